@@ -1,0 +1,146 @@
+"""The one place that knows where every file of the store and the catalogs lives.
+
+Nothing else in the project joins file names: the workflow's wildcard patterns come from here
+too (``Paths.gen_pattern``), so a store written by the seed system is read unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import DDError, Err
+from .stages import require_gen_id, require_stage
+
+PROMPT = "prompt.txt"
+RAW = "raw.txt"
+PARSED = "parsed.txt"
+METADATA = "metadata.json"
+RAW_METADATA = "raw_metadata.json"
+PARSED_METADATA = "parsed_metadata.json"
+GEN_FILES = (PROMPT, RAW, PARSED, METADATA, RAW_METADATA, PARSED_METADATA)
+
+DATA_ROOT_ENV = "DAYDREAMING_DATA_ROOT"
+TEMPLATES_ROOT_ENV = "GEN_TEMPLATES_ROOT"
+
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def require_name(kind: str, value: str) -> str:
+    """Cohort and template ids become path components: refuse separators and ``..``."""
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
+        raise DDError(Err.INVALID_CONFIG, {"reason": f"invalid_{kind}", kind: value, "allowed": _NAME_RE.pattern})
+    return value
+
+
+@dataclass(frozen=True)
+class Paths:
+    data_root: Path
+    templates_override: Path | None = None
+
+    @classmethod
+    def from_str(cls, data_root: str | os.PathLike | None = None) -> "Paths":
+        root = data_root if data_root not in (None, "") else os.environ.get(DATA_ROOT_ENV, "data")
+        override = os.environ.get(TEMPLATES_ROOT_ENV) or None
+        return cls(Path(root), Path(override) if override else None)
+
+    # --- gens store ------------------------------------------------------------------------
+    @property
+    def gens_root(self) -> Path:
+        return self.data_root / "gens"
+
+    def stage_dir(self, stage: str) -> Path:
+        return self.gens_root / require_stage(stage)
+
+    def generation_dir(self, stage: str, gen_id: str) -> Path:
+        return self.stage_dir(stage) / require_gen_id(gen_id)
+
+    def gen_file(self, stage: str, gen_id: str, name: str) -> Path:
+        if name not in GEN_FILES:
+            raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_gen_file", "name": name})
+        return self.generation_dir(stage, gen_id) / name
+
+    def prompt_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, PROMPT)
+
+    input_path = prompt_path  # the seed calls the prompt the stage's canonical input
+
+    def raw_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, RAW)
+
+    def parsed_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, PARSED)
+
+    def metadata_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, METADATA)
+
+    def raw_metadata_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, RAW_METADATA)
+
+    def parsed_metadata_path(self, stage: str, gen_id: str) -> Path:
+        return self.gen_file(stage, gen_id, PARSED_METADATA)
+
+    def gen_pattern(self, stage: str, name: str) -> str:
+        """A Snakemake output pattern with a ``{gen_id}`` wildcard for one stage's file."""
+        if name not in GEN_FILES:
+            raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_gen_file", "name": name})
+        return str(self.stage_dir(stage) / "{gen_id}" / name)
+
+    # --- cohorts ---------------------------------------------------------------------------
+    @property
+    def cohorts_dir(self) -> Path:
+        return self.data_root / "cohorts"
+
+    def cohort_dir(self, cohort_id: str) -> Path:
+        return self.cohorts_dir / require_name("cohort_id", cohort_id)
+
+    def cohort_spec_dir(self, cohort_id: str) -> Path:
+        return self.cohort_dir(cohort_id) / "spec"
+
+    def cohort_spec(self, cohort_id: str) -> Path:
+        return self.cohort_spec_dir(cohort_id) / "config.yaml"
+
+    def membership_csv(self, cohort_id: str) -> Path:
+        return self.cohort_dir(cohort_id) / "membership.csv"
+
+    def manifest_json(self, cohort_id: str) -> Path:
+        return self.cohort_dir(cohort_id) / "manifest.json"
+
+    def cohort_pattern(self, name: str) -> str:
+        """A Snakemake output pattern with a ``{cohort}`` wildcard for a file of a cohort."""
+        return str(self.cohorts_dir / "{cohort}" / name)
+
+    def cohort_reports_dir(self, cohort_id: str) -> Path:
+        return self.cohort_dir(cohort_id) / "reports"
+
+    # --- catalogs --------------------------------------------------------------------------
+    @property
+    def raw_dir(self) -> Path:
+        return self.data_root / "1_raw"
+
+    @property
+    def concepts_csv(self) -> Path:
+        return self.raw_dir / "concepts_metadata.csv"
+
+    def concept_description(self, level: str, concept_id: str) -> Path:
+        return self.raw_dir / "concepts" / f"descriptions-{level}" / f"{require_name('concept_id', concept_id)}.txt"
+
+    def templates_csv(self, stage: str) -> Path:
+        return self.raw_dir / f"{require_stage(stage)}_templates.csv"
+
+    @property
+    def llm_models_csv(self) -> Path:
+        return self.raw_dir / "llm_models.csv"
+
+    @property
+    def templates_root(self) -> Path:
+        return self.templates_override or (self.raw_dir / "templates")
+
+    def template_file(self, stage: str, template_id: str) -> Path:
+        return self.templates_root / require_stage(stage) / f"{require_name('template_id', template_id)}.txt"
+
+    @property
+    def combo_mappings_csv(self) -> Path:
+        return self.data_root / "combo_mappings.csv"

@@ -1,0 +1,141 @@
+"""The gens store API: every read and write of a generation directory goes through here.
+
+It enforces the seed invariants (``raw.txt`` never without ``raw_metadata.json``;
+``metadata.json`` never overwritten) and writes atomically, so the workflow, the cohort
+compiler and future tools (status/check) share one implementation of the contract.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from . import paths as P
+from .errors import DDError, Err
+from .fsio import atomic_write_json, atomic_write_text, read_json
+from .models import MainMetadata, ParsedMetadata, RawMetadata
+
+M = TypeVar("M", bound=BaseModel)
+
+REPAIRS = ["delete the generation directory", "or force the stage: snakemake --forcerun {stage}_raw"]
+
+
+@dataclass(frozen=True)
+class GensDataLayer:
+    paths: P.Paths
+
+    @classmethod
+    def from_root(cls, root: str | os.PathLike | P.Paths) -> "GensDataLayer":
+        return cls(root if isinstance(root, P.Paths) else P.Paths.from_str(root))
+
+    # --- inspection ------------------------------------------------------------------------
+    def present(self, stage: str, gen_id: str) -> frozenset[str]:
+        """Names of the files in a generation directory, in one directory read."""
+        try:
+            with os.scandir(self.paths.generation_dir(stage, gen_id)) as entries:
+                return frozenset(entry.name for entry in entries)
+        except FileNotFoundError:
+            return frozenset()
+
+    def raw_invariant_error(self, stage: str, gen_id: str, present: frozenset[str] | None = None) -> DDError | None:
+        """The DATA_MISSING error for ``raw.txt`` without ``raw_metadata.json``, if that is the state."""
+        files = self.present(stage, gen_id) if present is None else present
+        if P.RAW in files and P.RAW_METADATA not in files:
+            return DDError(
+                Err.DATA_MISSING,
+                {
+                    "stage": stage,
+                    "gen_id": gen_id,
+                    "artifact": "raw_metadata",
+                    "reason": "raw_metadata_missing_for_existing_raw",
+                    "path": str(self.paths.generation_dir(stage, gen_id)),
+                    "repairs": [r.format(stage=stage) for r in REPAIRS],
+                },
+            )
+        return None
+
+    # --- reads -----------------------------------------------------------------------------
+    def _read_text(self, stage: str, gen_id: str, name: str, artifact: str) -> str:
+        path = self.paths.gen_file(stage, gen_id, name)
+        try:
+            return path.read_text(encoding="utf-8")
+        except FileNotFoundError as exc:
+            raise DDError(
+                Err.DATA_MISSING, {"stage": stage, "gen_id": gen_id, "artifact": artifact, "path": str(path)}, exc
+            )
+
+    def _read_model(self, stage: str, gen_id: str, name: str, artifact: str, model: type[M]) -> M:
+        path = self.paths.gen_file(stage, gen_id, name)
+        try:
+            data = read_json(path)
+        except DDError as err:
+            err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": artifact})
+            raise
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise DDError(
+                Err.INVALID_CONFIG,
+                {
+                    "reason": "invalid_metadata",
+                    "stage": stage,
+                    "gen_id": gen_id,
+                    "artifact": artifact,
+                    "path": str(path),
+                    "field": ".".join(str(p) for p in first["loc"]),
+                    "error": first["msg"],
+                },
+                exc,
+            )
+
+    def read_prompt(self, stage: str, gen_id: str) -> str:
+        return self._read_text(stage, gen_id, P.PROMPT, "prompt")
+
+    def read_raw(self, stage: str, gen_id: str) -> str:
+        error = self.raw_invariant_error(stage, gen_id)
+        if error:
+            raise error
+        return self._read_text(stage, gen_id, P.RAW, "raw")
+
+    def read_parsed(self, stage: str, gen_id: str) -> str:
+        return self._read_text(stage, gen_id, P.PARSED, "parsed")
+
+    def read_main_metadata(self, stage: str, gen_id: str) -> MainMetadata:
+        return self._read_model(stage, gen_id, P.METADATA, "metadata", MainMetadata)
+
+    def read_raw_metadata(self, stage: str, gen_id: str) -> RawMetadata:
+        return self._read_model(stage, gen_id, P.RAW_METADATA, "raw_metadata", RawMetadata)
+
+    def read_parsed_metadata(self, stage: str, gen_id: str) -> ParsedMetadata:
+        return self._read_model(stage, gen_id, P.PARSED_METADATA, "parsed_metadata", ParsedMetadata)
+
+    # --- writes ----------------------------------------------------------------------------
+    def seed_main_metadata(self, meta: MainMetadata) -> bool:
+        """Write ``metadata.json`` unless it exists (never overwritten); True when written."""
+        path = self.paths.metadata_path(meta.stage, meta.gen_id)
+        if path.exists():
+            return False
+        atomic_write_json(path, meta.to_json_dict())
+        return True
+
+    def write_prompt(self, stage: str, gen_id: str, text: str) -> Path:
+        path = self.paths.prompt_path(stage, gen_id)
+        atomic_write_text(path, text)
+        return path
+
+    def write_raw(self, stage: str, gen_id: str, text: str, meta: RawMetadata) -> None:
+        """Metadata first, then the answer: a crash in between leaves no ``raw.txt`` orphan."""
+        atomic_write_json(self.paths.raw_metadata_path(stage, gen_id), meta.to_json_dict())
+        atomic_write_text(self.paths.raw_path(stage, gen_id), text, durable=True)
+
+    def write_parsed(self, stage: str, gen_id: str, text: str, meta: ParsedMetadata) -> None:
+        atomic_write_text(self.paths.parsed_path(stage, gen_id), text)
+        atomic_write_json(self.paths.parsed_metadata_path(stage, gen_id), meta.to_json_dict())
+
+    def write_json_artifact(self, path: Path, data: dict[str, Any]) -> None:
+        atomic_write_json(path, data)
