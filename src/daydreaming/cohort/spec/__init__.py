@@ -1,0 +1,11 @@
+"""The cohort spec language: ``load_spec`` reads a spec, ``compile_design`` expands it to rows.
+
+See inventory §3.2-3.3 for the language, which stays compatible with the seed system's.
+"""
+
+from daydreaming.cohort.spec.compiler import compile_design
+from daydreaming.cohort.spec.errors import SpecDslError, SpecDslErrorCode
+from daydreaming.cohort.spec.loader import load_spec
+from daydreaming.cohort.spec.models import Spec
+
+__all__ = ["Spec", "SpecDslError", "SpecDslErrorCode", "compile_design", "load_spec"]

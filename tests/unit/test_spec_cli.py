@@ -1,0 +1,70 @@
+"""The spec command: csv/jsonl output, seed/limit, and error exit codes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from daydreaming.cohort.spec import compile_design, load_spec
+from daydreaming.cohort.spec.cli import main
+from daydreaming.errors import parse_rendered
+
+FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/spec_fixtures"
+PAIRED = FIXTURES / "paired_copy_mix"
+
+
+def test_csv_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(PAIRED)]) == 0
+    assert capsys.readouterr().out == (
+        "draft_template,essay_template,evaluation_template,evaluation_llm\n"
+        "creative-synthesis-v2,essay-llm-v1,quality-eval-v1,sonnet-4\n"
+        "gwern_original,essay-copy-v1,quality-eval-v1,sonnet-4\n"
+    )
+
+
+def test_jsonl_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "nested" / "design.jsonl"
+    assert main([str(FIXTURES / "cohort_cartesian" / "config.yaml"), "--format", "jsonl", "--out", str(out)]) == 0
+    assert capsys.readouterr().out == ""
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line) for line in lines] == compile_design(load_spec(FIXTURES / "cohort_cartesian"))
+    assert len(lines) == 8
+
+
+def test_csv_file_with_seed_and_limit(tmp_path: Path) -> None:
+    out = tmp_path / "design.csv"
+    spec_dir = FIXTURES / "full_two_phase_cartesian"
+    assert main([str(spec_dir), "--seed", "5", "--limit", "3", "--out", str(out)]) == 0
+    rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
+    assert rows == compile_design(load_spec(spec_dir), seed=5)[:3]
+
+
+def test_spec_error_prints_rendered_error_and_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "config.yaml").write_text("axes: {a: [x]}\n")
+    assert main([str(tmp_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    [(code, ctx)] = parse_rendered(captured.err)
+    assert code == "INVALID_CONFIG"
+    assert ctx["reason"] == "invalid_spec"
+    assert ctx["key"] == "output.field_order"
+    assert ctx["path"] == str(tmp_path / "config.yaml")
+
+
+def test_unwritable_output_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main([str(PAIRED), "--out", str(blocker / "design.csv")]) == 2
+    [(code, ctx)] = parse_rendered(capsys.readouterr().err)
+    assert code == "IO_ERROR"
+    assert ctx["path"] == str(blocker / "design.csv")
+
+
+@pytest.mark.parametrize("args", [["--format", "xml"], ["--limit", "-1"], ["--seed", "x"]])
+def test_usage_errors_return_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([str(PAIRED), *args]) == 2
+    assert capsys.readouterr().out == ""
