@@ -1,0 +1,241 @@
+"""The one LLM client every stage uses, for every provider, through the official ``openai`` SDK.
+
+A single code path (``chat.completions.create`` with one user message, no system prompt) serves
+OpenRouter, OpenAI, vLLM, Ollama and the built-in offline provider. The offline provider
+(``base_url: offline:``) runs in process: the SDK gets an ``httpx2.Client`` whose
+``MockTransport`` calls the same :func:`~daydreaming.offline.responder.dispatch` the loopback
+server uses, so the demo needs neither a server nor a key and still exercises this exact code.
+
+(The installed ``openai`` is built on ``httpx2``, the successor of ``httpx``; its ``Client`` and
+``MockTransport`` are what the SDK accepts as ``http_client``.)
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+from typing import Any, Callable, Iterable, TypeVar
+
+import httpx2
+import openai
+from pydantic import BaseModel, ConfigDict
+
+from ..errors import DDError, Err
+from ..offline.responder import dispatch
+from .config import GenerationSettings, ModelRoute, ProviderConfig
+from .retry import RetryPolicy, Sleep, TransientError, call_with_retries
+
+T = TypeVar("T")
+_OFFLINE_URL = "http://offline.invalid/v1"
+_NO_KEY = "no-key"  # keyless providers (vLLM, Ollama, offline): the SDK insists on *some* key
+
+
+class LLMResult(BaseModel):
+    """What one successful generation produced, ready to go into raw metadata (no secrets)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str
+    finish_reason: str | None
+    truncated: bool
+    usage: dict[str, int | None]
+    request_id: str | None
+    cost_usd: float | None
+    duration_s: float
+    attempts: int
+    provider: str
+    model: str
+
+
+def _offline_http_client() -> httpx2.Client:
+    """An HTTP client whose 'network' is the offline responder, called in process."""
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        status, payload = dispatch(request.method, request.url.path, request.read())
+        headers = {"x-request-id": payload["id"]} if isinstance(payload.get("id"), str) else {}
+        return httpx2.Response(status, json=payload, headers=headers)
+
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+def _lookup(table: dict[str, T], key: str, reason: str, field: str) -> T:
+    """``table[key]``, or ``DDError(INVALID_CONFIG)`` listing the known keys so a typo is easy to fix."""
+    if key not in table:
+        raise DDError(Err.INVALID_CONFIG, {"reason": reason, field: key, "known": sorted(table)})
+    return table[key]
+
+
+def _read_key(provider: str, cfg: ProviderConfig) -> str | None:
+    """The provider's key from its env var; None for keyless providers. Raises when it is unset."""
+    if cfg.api_key_env is None:
+        return None
+    key = os.environ.get(cfg.api_key_env, "").strip()
+    if not key:
+        raise DDError(
+            Err.INVALID_CONFIG,
+            {"reason": "missing_api_key", "provider": provider, "env_var": cfg.api_key_env},
+        )
+    return key
+
+
+class LLMClient:
+    """Generate text for catalog model ids; thread-safe (one cached SDK client per provider).
+
+    ``sleep`` and ``rng`` are injectable so retry tests do not wait for real backoff.
+    """
+
+    def __init__(
+        self,
+        providers: dict[str, ProviderConfig],
+        routes: dict[str, ModelRoute],
+        *,
+        sleep: Sleep = time.sleep,
+        rng: Callable[[], float] = random.random,
+    ) -> None:
+        self._providers = dict(providers)
+        self._routes = dict(routes)
+        self._sleep = sleep
+        self._rng = rng
+        self._lock = threading.Lock()
+        self._sdk: dict[str, tuple[openai.OpenAI, tuple[str, ...]]] = {}
+        self._check_routes()
+
+    def __repr__(self) -> str:
+        return f"LLMClient(providers={sorted(self._providers)}, routes={len(self._routes)})"
+
+    def _check_routes(self) -> None:
+        """Fail at construction, not mid-run, when a route is inconsistent."""
+        for model_id, route in self._routes.items():
+            if route.model_id != model_id:
+                raise DDError(
+                    Err.INVALID_CONFIG,
+                    {"reason": "route_id_mismatch", "model_id": model_id, "route_model_id": route.model_id},
+                )
+            if route.provider not in self._providers:
+                raise DDError(
+                    Err.INVALID_CONFIG,
+                    {"reason": "unknown_provider", "provider": route.provider, "model_id": model_id,
+                     "known": sorted(self._providers)},
+                )
+
+    def require_credentials(self, provider_names: Iterable[str]) -> None:
+        """Check up front (before any job runs) that every named provider has its key."""
+        for name in provider_names:
+            _read_key(name, self._provider(name))
+
+    def _provider(self, name: str) -> ProviderConfig:
+        return _lookup(self._providers, name, "unknown_provider", "provider")
+
+    def _route(self, model_id: str) -> ModelRoute:
+        return _lookup(self._routes, model_id, "unknown_model", "model_id")
+
+    def _sdk_for(self, name: str) -> tuple[openai.OpenAI, tuple[str, ...]]:
+        """The cached SDK client for a provider and the secrets to scrub from its errors."""
+        with self._lock:
+            if name not in self._sdk:
+                self._sdk[name] = self._build_sdk(name, self._provider(name))
+            return self._sdk[name]
+
+    @staticmethod
+    def _build_sdk(name: str, cfg: ProviderConfig) -> tuple[openai.OpenAI, tuple[str, ...]]:
+        key = _read_key(name, cfg)
+        sdk = openai.OpenAI(
+            api_key=key or _NO_KEY,
+            base_url=_OFFLINE_URL if cfg.is_offline else cfg.base_url,
+            timeout=cfg.timeout_s,
+            max_retries=0,  # retries are ours (retry.py), so attempts are counted and bounded once
+            default_headers=cfg.headers or None,
+            http_client=_offline_http_client() if cfg.is_offline else None,
+        )
+        return sdk, ((key,) if key else ())
+
+    def generate(self, model_id: str, prompt: str, settings: GenerationSettings) -> LLMResult:
+        """One chat completion for ``prompt`` with retries; raises ``DDError`` on failure."""
+        route = self._route(model_id)
+        cfg = self._provider(route.provider)
+        sdk, secrets = self._sdk_for(route.provider)
+        request = _request_kwargs(route, prompt, settings)
+        policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s)
+        ctx = {"provider": route.provider, "model_id": model_id, "model": route.model}
+        started = time.monotonic()
+        completion, attempts = call_with_retries(
+            lambda: _checked(sdk.chat.completions.create(**request)),
+            policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
+        )
+        return _result(completion, route, settings, attempts, time.monotonic() - started)
+
+    def close(self) -> None:
+        """Close the cached SDK clients (their connection pools)."""
+        with self._lock:
+            for sdk, _ in self._sdk.values():
+                sdk.close()
+            self._sdk.clear()
+
+
+def _request_kwargs(route: ModelRoute, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+    """SDK arguments: one user message, and only the sampling settings that were set."""
+    kwargs: dict[str, Any] = {
+        "model": route.model,
+        "messages": [{"role": "user", "content": prompt}],
+        "max_tokens": settings.max_tokens,
+    }
+    for name in ("temperature", "top_p", "seed"):
+        value = getattr(settings, name)
+        if value is not None:
+            kwargs[name] = value
+    if settings.timeout_s is not None:
+        kwargs["timeout"] = settings.timeout_s
+    return kwargs
+
+
+def _checked(completion: Any) -> Any:
+    """Reject a 200 without choices (OpenRouter reports upstream failures this way) as transient."""
+    if not getattr(completion, "choices", None):
+        error = (getattr(completion, "model_extra", None) or {}).get("error")
+        message = str(error.get("message", "")) if isinstance(error, dict) else ""
+        raise TransientError("empty_choices", message)
+    return completion
+
+
+def _usage(completion: Any, max_tokens: int) -> dict[str, int | None]:
+    usage = getattr(completion, "usage", None)
+    out: dict[str, int | None] = {
+        "prompt_tokens": getattr(usage, "prompt_tokens", None),
+        "completion_tokens": getattr(usage, "completion_tokens", None),
+        "total_tokens": getattr(usage, "total_tokens", None),
+    }
+    details = getattr(usage, "completion_tokens_details", None)
+    if getattr(details, "reasoning_tokens", None) is not None:
+        out["reasoning_tokens"] = details.reasoning_tokens
+    out["max_tokens"] = max_tokens
+    return out
+
+
+def _reported_cost(completion: Any) -> float | None:
+    """OpenRouter's ``usage.cost`` (USD), when the provider reports one."""
+    extra = getattr(getattr(completion, "usage", None), "model_extra", None) or {}
+    cost = extra.get("cost")
+    return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
+
+
+def _result(completion: Any, route: ModelRoute, settings: GenerationSettings, attempts: int, duration_s: float) -> LLMResult:
+    choice = completion.choices[0]
+    text = (choice.message.content or "").replace("\r\n", "\n").strip()
+    usage = _usage(completion, settings.max_tokens)
+    completion_tokens = usage["completion_tokens"]
+    cost = _reported_cost(completion)
+    return LLMResult(
+        text=text,
+        finish_reason=choice.finish_reason,
+        truncated=choice.finish_reason == "length"
+        or (completion_tokens is not None and completion_tokens >= settings.max_tokens),
+        usage=usage,
+        request_id=completion.id or getattr(completion, "_request_id", None),
+        cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens),
+        duration_s=duration_s,
+        attempts=attempts,
+        provider=route.provider,
+        model=route.model,
+    )

@@ -1,0 +1,1 @@
+"""The built-in offline provider: a deterministic responder, served in process or on loopback."""

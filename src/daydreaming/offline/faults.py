@@ -1,0 +1,100 @@
+"""Fault injection for the loopback server: what the next request (or a matching prompt) suffers.
+
+Retry logic is only trustworthy if it is tested against a real HTTP peer that misbehaves the
+way providers do (429 with Retry-After, 5xx bursts, hangs, dropped sockets, truncated answers),
+so faults are data the server consumes, settable from Python or over HTTP by another process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from ..errors import DDError, Err
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One misbehaviour. Unset fields leave the normal answer alone.
+
+    ``match``: apply to requests whose prompt contains this substring (a rule) instead of to the
+    next request in FIFO order; ``times``: how many requests a rule hits (None = forever).
+    """
+
+    status: int | None = None
+    retry_after: float | None = None
+    message: str | None = None
+    latency_s: float = 0.0
+    truncate: bool = False
+    drop: bool = False
+    usage_cost: float | None = None
+    usage: dict[str, Any] = field(default_factory=dict)
+    match: str | None = None
+    times: int | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Fault:
+        """Build a fault from JSON (the ``POST /_faults`` body); unknown keys are refused."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_fault_field", "fields": unknown, "allowed": sorted(known)})
+        return cls(**data)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class FaultBook:
+    """Thread-safe store of pending faults: a FIFO queue plus prompt-substring rules.
+
+    A matching rule wins over the queue, so a test can target one prompt while others flow.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._queue: deque[Fault] = deque()
+        self._rules: list[list[Any]] = []  # [fault, remaining or None]
+
+    def add(self, fault: Fault) -> None:
+        with self._lock:
+            if fault.match is None:
+                self._queue.append(fault)
+            else:
+                self._rules.append([fault, fault.times])
+
+    def take(self, prompt: str) -> Fault | None:
+        """The fault for a request with this prompt, consuming it (or one use of a rule)."""
+        with self._lock:
+            for rule in self._rules:
+                fault, remaining = rule
+                if fault.match is not None and fault.match in prompt and remaining != 0:
+                    if remaining is not None:
+                        rule[1] = remaining - 1
+                    return fault
+            return self._queue.popleft() if self._queue else None
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._queue) + sum(1 for _, left in self._rules if left != 0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._queue.clear()
+            self._rules.clear()
+
+
+def apply_to_payload(fault: Fault | None, payload: dict[str, Any]) -> dict[str, Any]:
+    """Apply the answer-shaping parts of a fault (truncate, usage extras) to a 200 response."""
+    if fault is None or "choices" not in payload:
+        return payload
+    if fault.truncate:
+        for choice in payload["choices"]:
+            choice["finish_reason"] = "length"
+    usage = payload.setdefault("usage", {})
+    usage.update(fault.usage)
+    if fault.usage_cost is not None:
+        usage["cost"] = fault.usage_cost
+    return payload

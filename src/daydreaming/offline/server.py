@@ -1,0 +1,272 @@
+"""A real OpenAI-compatible HTTP server on loopback, answering with the offline responder.
+
+Why a real server: the LLM client must be tested through the real ``openai`` SDK over real
+sockets (status codes, headers, timeouts, dropped connections), and a Snakemake run in another
+process must be able to point at it and then be inspected. Stdlib only (``ThreadingHTTPServer``).
+
+Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models`` (the API) and ``GET /_stats``,
+``GET /_requests``, ``POST /_faults``, ``POST /_reset`` (control; not counted as requests).
+Keys are never stored: an ``Authorization`` header is recorded as present/absent plus a sha256.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import signal
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Iterator
+
+from ..errors import DDError
+from .faults import Fault, FaultBook, apply_to_payload
+from .responder import dispatch, error_body, prompt_of
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADERS = frozenset({"authorization", "x-api-key", "api-key"})
+
+
+def _secret_digest(value: str) -> str:
+    """sha256 of a credential header's token, so tests can check which key was sent without it."""
+    token = value.split(" ", 1)[1] if value.lower().startswith("bearer ") else value
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class OfflineServer(ThreadingHTTPServer):
+    """The server plus its observable state (request log, counters, faults, latency)."""
+
+    daemon_threads = True
+
+    def __init__(self, port: int = 0, latency_s: float = 0.0, host: str = "127.0.0.1") -> None:
+        super().__init__((host, port), _Handler)
+        self.latency_s = latency_s
+        self.faults = FaultBook()
+        self.stopping = threading.Event()
+        self._lock = threading.Lock()
+        self._requests: list[dict[str, Any]] = []
+        self._statuses: Counter[str] = Counter()
+
+    @property
+    def port(self) -> int:
+        return self.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def request_count(self) -> int:
+        with self._lock:
+            return len(self._requests)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """A copy of the request log (API requests only, oldest first)."""
+        with self._lock:
+            return [dict(r) for r in self._requests]
+
+    def add_fault(self, fault: Fault | None = None, **fields: Any) -> None:
+        """Queue a fault: ``add_fault(status=429, retry_after=1)`` or ``add_fault(Fault(...))``."""
+        self.faults.add(fault if fault is not None else Fault.from_dict(fields))
+
+    def reset(self) -> None:
+        """Forget requests, counters and faults (the latency setting stays)."""
+        self.faults.clear()
+        with self._lock:
+            self._requests.clear()
+            self._statuses.clear()
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                "request_count": len(self._requests),
+                "by_status": dict(self._statuses),
+                "by_model": dict(Counter(str(r.get("model")) for r in self._requests)),
+                "pending_faults": self.faults.pending(),
+                "latency_s": self.latency_s,
+            }
+
+    def record(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(entry)
+
+    def count_status(self, status: int | str) -> None:
+        with self._lock:
+            self._statuses[str(status)] += 1
+
+    def wait(self, seconds: float) -> None:
+        """Sleep, but wake at shutdown so a hung request never outlives the server for long."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Clients that time out close their socket; writing to it then is expected, not news."""
+        log.debug("offline server: connection error from %s", client_address, exc_info=True)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: OfflineServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("offline server: " + format, *args)
+
+    def do_GET(self) -> None:
+        self._route(b"")
+
+    def do_POST(self) -> None:
+        self._route(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _route(self, body: bytes) -> None:
+        path = self.path.split("?", 1)[0]
+        if path.startswith("/_"):
+            self._control(path, body)
+        else:
+            self._api(path, body)
+
+    def _control(self, path: str, body: bytes) -> None:
+        srv = self.server
+        try:
+            if self.command == "GET" and path == "/_stats":
+                return self._send(200, srv.stats())
+            if self.command == "GET" and path == "/_requests":
+                return self._send(200, {"requests": srv.requests})
+            if self.command == "POST" and path == "/_reset":
+                srv.reset()
+                return self._send(200, {"ok": True})
+            if self.command == "POST" and path == "/_faults":
+                return self._send(200, _apply_fault_request(srv, json.loads(body or b"{}")))
+        except (ValueError, TypeError, DDError) as exc:
+            return self._send(400, error_body(f"bad control request: {type(exc).__name__}", 400))
+        self._send(404, error_body(f"no route for {self.command} {path}", 404, "not_found_error"))
+
+    def _api(self, path: str, body: bytes) -> None:
+        request = _parse_json(body)
+        is_chat = self.command == "POST" and path.endswith("/chat/completions")
+        fault = self.server.faults.take(_prompt_text(request)) if is_chat else None  # a model list never eats one
+        self.server.record(self._entry(path, request, fault))
+        self.server.wait(self.server.latency_s + (fault.latency_s if fault else 0.0))
+        if fault is not None and fault.drop:
+            self.server.count_status("dropped")
+            self.close_connection = True
+            return
+        if fault is not None and fault.status is not None:
+            return self._fail(fault)
+        status, payload = dispatch(self.command, path, body)
+        self._send(status, apply_to_payload(fault, payload) if status == 200 else payload)
+
+    def _fail(self, fault: Fault) -> None:
+        status = fault.status or 500
+        headers = {} if fault.retry_after is None else {"Retry-After": _format_seconds(fault.retry_after)}
+        message = fault.message or f"injected fault {status}"
+        self._send(status, error_body(message, status, "injected_fault"), headers)
+
+    def _entry(self, path: str, request: dict[str, Any], fault: Fault | None) -> dict[str, Any]:
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        auth = headers.get("authorization")
+        return {
+            "time": time.time(),
+            "method": self.command,
+            "path": path,
+            "model": request.get("model"),
+            "prompt": _prompt_text(request),
+            "max_tokens": request.get("max_tokens"),
+            "headers": {k: v for k, v in headers.items() if k not in SECRET_HEADERS},
+            "authorization_present": auth is not None,
+            "authorization_sha256": _secret_digest(auth) if auth is not None else None,
+            "fault": fault.to_dict() if fault else None,
+        }
+
+    def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+        data = json.dumps(payload).encode()
+        if not self.path.startswith("/_"):
+            self.server.count_status(status)
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if isinstance(payload.get("id"), str):
+            self.send_header("x-request-id", payload["id"])
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _apply_fault_request(srv: OfflineServer, body: Any) -> dict[str, Any]:
+    """``POST /_faults``: a fault object, a list of them, or ``{"faults": [...], "latency_s": x}``."""
+    if isinstance(body, dict) and ("faults" in body or "latency_s" in body):
+        if "latency_s" in body:
+            srv.latency_s = float(body["latency_s"])
+        items = body.get("faults", [])
+    else:
+        items = body if isinstance(body, list) else [body]
+    for item in items:
+        srv.add_fault(Fault.from_dict(item))
+    return {"ok": True, "pending_faults": srv.faults.pending(), "latency_s": srv.latency_s}
+
+
+def _parse_json(body: bytes) -> dict[str, Any]:
+    """Best-effort parse for logging and fault matching; ``dispatch`` does the strict check."""
+    try:
+        parsed = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def _prompt_text(request: dict[str, Any]) -> str:
+    """The prompt for logging and fault matching; a malformed request has none (it gets a 400)."""
+    try:
+        return prompt_of(request)
+    except DDError:
+        return ""
+
+
+def _format_seconds(seconds: float) -> str:
+    return str(int(seconds)) if float(seconds).is_integer() else str(seconds)
+
+
+@contextmanager
+def serve(port: int = 0, latency_s: float = 0.0, host: str = "127.0.0.1") -> Iterator[OfflineServer]:
+    """Run a server in a background thread for the duration of the ``with`` block."""
+    srv = OfflineServer(port=port, latency_s=latency_s, host=host)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield srv
+    finally:
+        srv.stopping.set()
+        srv.shutdown()
+        srv.server_close()
+        thread.join(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI: serve until SIGINT/SIGTERM; ``--port-file`` tells another process where we listen."""
+    parser = argparse.ArgumentParser(description="Offline OpenAI-compatible server on loopback.")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--port-file", type=Path, default=None)
+    parser.add_argument("--latency-s", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    done = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: done.set())
+    with serve(port=args.port, latency_s=args.latency_s) as srv:
+        if args.port_file is not None:
+            tmp = args.port_file.with_name(args.port_file.name + ".tmp")
+            tmp.write_text(f"{srv.port}\n")
+            tmp.replace(args.port_file)  # atomic: readers never see a half-written port
+        print(f"offline server listening on {srv.base_url}", flush=True)
+        done.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
