@@ -66,7 +66,8 @@ def _echo(prompt: str) -> str:
 
 def _compose(digest: bytes, prompt: str) -> str:
     """The format-aware answer text for the demo model."""
-    body = " ".join(_sentences(digest, 3 + digest[0] % 3))
+    # one sentence per line: real drafts are multi-line and the draft stage checks min_lines
+    body = "\n".join(_sentences(digest, 3 + digest[0] % 3))
     parts = [f'Responding to "{_echo(prompt)}".']
     if "<essay-idea" in prompt:
         parts.append(f'<essay-idea stage="1">\n{body}\n</essay-idea>')

@@ -1,0 +1,29 @@
+# daydreaming: draft -> essay -> evaluation on a gen-id-first store (data/gens/<stage>/<gen_id>/).
+from snakemake.utils import min_version, validate
+
+min_version("9.27")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/schema/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/cohort.smk"
+include: "rules/generation.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_targets,
+
+
+onsuccess:
+    finish_run(failed=False)
+
+
+onerror:
+    finish_run(failed=True)

@@ -1,0 +1,63 @@
+# The same four rules for every stage: <stage>_metadata, <stage>_prompt, <stage>_raw, <stage>_parsed.
+# raw.txt lives alone with its metadata in <stage>_raw, so re-running a cheap phase can never
+# delete a paid answer (Snakemake deletes all outputs of a job before running it).
+for stage in STAGES:
+
+    rule:
+        name:
+            f"{stage}_metadata"
+        output:
+            gen_output(stage, "metadata.json"),
+        log:
+            phase_log(stage, "metadata"),
+        params:
+            stage=stage,
+        localrule: True
+        run:
+            jobs.seed_metadata(config, params.stage, wildcards.gen_id, log[0])
+
+    rule:
+        name:
+            f"{stage}_prompt"
+        input:
+            phase_inputs(stage, "prompt"),
+        output:
+            gen_output(stage, "prompt.txt"),
+        log:
+            phase_log(stage, "prompt"),
+        params:
+            stage=stage,
+        run:
+            jobs.phase(config, params.stage, "prompt", wildcards.gen_id, log[0])
+
+    rule:
+        name:
+            f"{stage}_raw"
+        input:
+            phase_inputs(stage, "raw"),
+        output:
+            raw=gen_output(stage, "raw.txt"),
+            meta=gen_output(stage, "raw_metadata.json"),
+        log:
+            phase_log(stage, "raw"),
+        params:
+            stage=stage,
+        resources:
+            llm=1,
+        run:
+            jobs.phase(config, params.stage, "raw", wildcards.gen_id, log[0])
+
+    rule:
+        name:
+            f"{stage}_parsed"
+        input:
+            phase_inputs(stage, "parsed"),
+        output:
+            parsed=gen_output(stage, "parsed.txt"),
+            meta=gen_output(stage, "parsed_metadata.json"),
+        log:
+            phase_log(stage, "parsed"),
+        params:
+            stage=stage,
+        run:
+            jobs.phase(config, params.stage, "parsed", wildcards.gen_id, log[0])

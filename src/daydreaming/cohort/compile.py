@@ -1,0 +1,105 @@
+"""Compile a cohort: spec -> design rows -> validated membership, manifest and seeded metadata.
+
+Everything is validated before anything is written, and ``membership.csv`` is replaced last
+and atomically, so a failed compile leaves the previous cohort and the whole store untouched.
+Nothing downstream re-reads the spec.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+
+from .. import catalogs, ids
+from ..errors import DDError, Err
+from ..fsio import atomic_write_json, atomic_write_text
+from ..membership import MEMBERSHIP_COLUMNS, Member, metadata_from_row
+from ..paths import Paths
+from ..store import GensDataLayer
+from . import design as D
+
+CATALOG_FIELDS = {
+    "draft_template": "catalog_draft_templates_missing",
+    "essay_template": "catalog_essay_templates_missing",
+    "evaluation_template": "catalog_evaluation_templates_missing",
+    "draft_llm": "catalog_generation_llms_missing",
+    "essay_llm": "catalog_essay_llms_missing",
+    "evaluation_llm": "catalog_evaluation_llms_missing",
+    "combo_id": "catalog_combos_missing",
+}
+
+
+def catalog_values(paths: Paths) -> dict[str, set[str]]:
+    models = set(catalogs.models(paths))
+    return {
+        "draft_template": set(catalogs.templates(paths, "draft")),
+        "essay_template": set(catalogs.templates(paths, "essay")),
+        "evaluation_template": set(catalogs.templates(paths, "evaluation")),
+        "draft_llm": models,
+        "essay_llm": models | {"None"},
+        "evaluation_llm": models,
+        "combo_id": set(catalogs.combos(paths)),
+    }
+
+
+def validate_against_catalogs(design: list[dict[str, str]], known: Mapping[str, set[str]]) -> None:
+    """One error listing every unknown value, so a user fixes a spec in one pass."""
+    missing = {}
+    for name, allowed in known.items():
+        unknown = sorted({d[name] for d in design if d[name] and d[name] not in allowed})
+        if unknown:
+            missing[name] = unknown
+    if missing:
+        raise DDError(Err.INVALID_CONFIG, {"reason": "catalog_values_missing", "missing": missing,
+                                           "reasons": sorted(CATALOG_FIELDS[n] for n in missing)})
+
+
+def _existing_signature(store: GensDataLayer):
+    def lookup(stage: str, gen_id: str):
+        if not store.paths.metadata_path(stage, gen_id).exists():
+            return None
+        return ids.signature_for(stage, store.read_main_metadata(stage, gen_id).model_dump())
+
+    return lookup
+
+
+def _membership_csv(rows: list[D.MembershipRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MEMBERSHIP_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(row.as_dict() for row in rows)
+    return buffer.getvalue()
+
+
+def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
+    """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
+    from .spec import compile_design, load_spec
+
+    spec_path = paths.cohort_spec(cohort_id)
+    if not spec_path.exists():
+        raise DDError(Err.INVALID_CONFIG, {"reason": "cohort_spec_required", "cohort_id": cohort_id,
+                                           "path": str(spec_path), "fix": "write the cohort's spec/config.yaml"})
+    design = D.normalise(compile_design(load_spec(spec_path), seed=seed))
+    validate_against_catalogs(design, catalog_values(paths))
+    modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
+             for stage in ("draft", "essay", "evaluation")}
+    store = GensDataLayer(paths)
+    rows = D.build_membership(design, cohort_id, modes, _existing_signature(store))
+    _check_copy_templates(rows)
+    for row in rows:
+        store.seed_main_metadata(metadata_from_row(Member(row.stage, row.gen_id, row.as_dict())))
+    atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
+    atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
+    counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
+    return {"cohort_id": cohort_id, "rows": len(design), **counts}
+
+
+def _check_copy_templates(rows: list[D.MembershipRow]) -> None:
+    bad = sorted({r.template_id for r in rows if r.stage == "draft" and r.mode == "copy"})
+    if bad:
+        raise DDError(Err.INVALID_CONFIG, {"reason": "no_parent_stage", "stage": "draft", "templates": bad,
+                                           "fix": "a draft has no parent to copy: use generator=llm"})
+
+
+__all__ = ["compile_cohort", "validate_against_catalogs"]

@@ -1,0 +1,80 @@
+"""Typed view of ``config/config.yaml`` for the package (the workflow validates the same file
+against ``config/schema/config.schema.yaml`` first, which gives users schema-level errors)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import DDError, Err
+
+
+class StageSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    max_tokens: int = Field(4096, gt=0)
+    temperature: float | None = None
+    top_p: float | None = None
+    seed: int | None = None
+    timeout_s: float | None = None
+    min_lines: int | None = None
+
+    def generation(self) -> dict[str, Any]:
+        """The settings sent to the provider (and recorded in raw_metadata.json)."""
+        keys = ("max_tokens", "temperature", "top_p", "seed", "timeout_s")
+        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+
+
+class ProviderSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str
+    api_key_env: str | None = None
+    headers: dict[str, str] = Field(default_factory=dict)
+    timeout_s: float = 600.0
+    max_retries: int = 5
+
+
+class LLMSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    default_provider: str = "offline"
+    providers: dict[str, ProviderSettings] = Field(
+        default_factory=lambda: {"offline": ProviderSettings(base_url="offline:")}
+    )
+    model_providers: dict[str, str] = Field(default_factory=dict)
+
+
+def _default_stages() -> dict[str, StageSettings]:
+    return {
+        "draft": StageSettings(max_tokens=20480, min_lines=3),
+        "essay": StageSettings(max_tokens=20480),
+        "evaluation": StageSettings(max_tokens=20480),
+    }
+
+
+class PipelineConfig(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    data_root: str = ""
+    cohorts: list[str] = Field(default_factory=list)
+    rerun_policy: Literal["seed", "make"] = "seed"
+    stages: dict[Literal["draft", "essay", "evaluation"], StageSettings] = Field(default_factory=_default_stages)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], source: str = "config") -> "PipelineConfig":
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise DDError(
+                Err.INVALID_CONFIG,
+                {"reason": "invalid_config", "path": source, "field": ".".join(str(p) for p in first["loc"]),
+                 "error": first["msg"]},
+                exc,
+            )
+
+    def stage(self, stage: str) -> StageSettings:
+        return self.stages.get(stage) or StageSettings()  # type: ignore[arg-type]

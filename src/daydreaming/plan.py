@@ -1,0 +1,135 @@
+"""Which files the workflow must produce, and which inputs each phase job declares.
+
+Snakemake re-runs a job when an input is newer or is produced by a job that runs. That is
+make's rule, and it would re-buy LLM answers whenever something upstream is touched. The
+seed's rule is different: an artifact is regenerated only when it is missing or its stage
+is forced. We get the seed's rule from Snakemake by declaring an upstream edge only when it
+is needed: when the job's own outputs are missing, when the user forced an upstream phase of
+the same generation, or when ``rerun_policy: make`` asks for make's rule between parent and
+child. Everything is decided from one directory read per generation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from . import paths as P
+from .errors import DDError, Err
+from .membership import Member, cohort_members
+from .paths import Paths
+from .stages import PARENT_STAGE
+from .store import GensDataLayer
+
+MAX_LISTED = 20
+TARGET_FILES = (P.METADATA, P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA)
+
+
+@dataclass
+class StorePlan:
+    paths: Paths
+    members: list[Member]
+    policy: str = "seed"
+    forced_rules: frozenset[str] = frozenset()
+    forceall: bool = False
+    _present: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
+    _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
+              forced_rules: Iterable[str] = (), forceall: bool = False) -> "StorePlan":
+        plan = cls(paths, cohort_members(paths, cohorts), policy, frozenset(forced_rules), forceall)
+        plan._by_key = {(m.stage, m.gen_id): m for m in plan.members}
+        return plan
+
+    @property
+    def store(self) -> GensDataLayer:
+        return GensDataLayer(self.paths)
+
+    # --- state -----------------------------------------------------------------------------
+    def present(self, stage: str, gen_id: str) -> frozenset[str]:
+        key = (stage, gen_id)
+        found = self._present.get(key)
+        if found is None:
+            found = self._present[key] = self.store.present(stage, gen_id)
+        return found
+
+    def forced(self, stage: str, *phases: str) -> bool:
+        return self.forceall or any(f"{stage}_{phase}" in self.forced_rules for phase in phases)
+
+    def parent_of(self, stage: str, gen_id: str) -> str | None:
+        member = self._by_key.get((stage, gen_id))
+        if member is not None and member.parent_gen_id:
+            return member.parent_gen_id
+        if PARENT_STAGE[stage] is None:
+            return None
+        if P.METADATA not in self.present(stage, gen_id):
+            return None
+        return self.store.read_main_metadata(stage, gen_id).parent_gen_id
+
+    # --- targets ---------------------------------------------------------------------------
+    def check_raw_invariant(self) -> None:
+        """Stop before any job runs if a paid answer would be deleted by its own re-run."""
+        broken = []
+        for m in self.members:
+            if self.forced(m.stage, "prompt", "raw"):
+                continue
+            error = self.store.raw_invariant_error(m.stage, m.gen_id, self.present(m.stage, m.gen_id))
+            if error:
+                broken.append(error)
+        if broken:
+            first = broken[0]
+            first.ctx["count"] = len(broken)
+            first.ctx["paths"] = [e.ctx["path"] for e in broken[:MAX_LISTED]]
+            raise first
+
+    def targets(self) -> list[str]:
+        """Per generation, every store file it lacks (or its parse record when complete).
+
+        Snakemake skips a missing intermediate (say ``raw.txt``) when the files after it are
+        present, so each missing file is requested by name; a complete generation is
+        represented by one file to keep the DAG small.
+        """
+        self.check_raw_invariant()
+        files = []
+        for m in self.members:
+            have = self.present(m.stage, m.gen_id)
+            wanted = [name for name in TARGET_FILES if name not in have]
+            if (P.RAW in wanted or P.RAW_METADATA in wanted) and P.PARSED_METADATA not in wanted:
+                wanted.append(P.PARSED_METADATA)  # a new answer needs a new parse
+            for name in wanted or [P.PARSED_METADATA]:
+                files.append(str(self.paths.gen_file(m.stage, m.gen_id, name)))
+        return files
+
+    # --- edges -----------------------------------------------------------------------------
+    def _missing(self, stage: str, gen_id: str, *names: str) -> bool:
+        have = self.present(stage, gen_id)
+        return any(name not in have for name in names)
+
+    def prompt_inputs(self, stage: str, gen_id: str) -> list[str]:
+        inputs = []
+        if self._missing(stage, gen_id, P.METADATA):
+            inputs.append(str(self.paths.metadata_path(stage, gen_id)))
+        needed = self.policy == "make" or self._missing(stage, gen_id, P.PROMPT) or self.forced(stage, "prompt")
+        parent_stage = PARENT_STAGE[stage]
+        if needed and parent_stage:
+            parent = self.parent_of(stage, gen_id)
+            if parent:
+                inputs.append(str(self.paths.parsed_path(parent_stage, parent)))
+        return inputs
+
+    def raw_inputs(self, stage: str, gen_id: str) -> list[str]:
+        needed = (self.policy == "make" or self._missing(stage, gen_id, P.RAW, P.RAW_METADATA)
+                  or self.forced(stage, "prompt"))
+        return [str(self.paths.prompt_path(stage, gen_id))] if needed else []
+
+    def parsed_inputs(self, stage: str, gen_id: str) -> list[str]:
+        needed = (self.policy == "make" or self._missing(stage, gen_id, P.PARSED, P.PARSED_METADATA, P.RAW)
+                  or self.forced(stage, "prompt", "raw"))
+        return [str(self.paths.raw_path(stage, gen_id))] if needed else []
+
+    def member(self, stage: str, gen_id: str) -> Member:
+        member = self._by_key.get((stage, gen_id))
+        if member is None:
+            raise DDError(Err.INVALID_MEMBERSHIP, {"reason": "not_a_member", "stage": stage, "gen_id": gen_id})
+        return member

@@ -1,0 +1,57 @@
+"""Prompt rendering with Jinja2 ``StrictUndefined`` (the seed's settings, otherwise default).
+
+Parent LLM output enters only as a variable *value*, so text such as ``{{ x }}`` inside an
+answer is never evaluated as template code.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, StrictUndefined, Template, TemplateError, UndefinedError
+
+from .errors import DDError, Err
+from .paths import Paths
+
+_ENV = Environment(undefined=StrictUndefined)  # the seed: no autoescape, default whitespace
+_LOCK = threading.Lock()
+_COMPILED: dict[Path, tuple[int, Template]] = {}
+
+
+def _compiled(path: Path, stage: str, template_id: str) -> Template:
+    try:
+        mtime = path.stat().st_mtime_ns
+    except FileNotFoundError as exc:
+        raise DDError(Err.MISSING_TEMPLATE, {"stage": stage, "template_id": template_id, "path": str(path)}, exc)
+    with _LOCK:
+        hit = _COMPILED.get(path)
+        if hit and hit[0] == mtime:
+            return hit[1]
+    try:
+        template = _ENV.from_string(path.read_text(encoding="utf-8"))
+    except TemplateError as exc:
+        raise DDError(
+            Err.MISSING_TEMPLATE,
+            {"reason": "template_syntax_error", "stage": stage, "template_id": template_id, "path": str(path),
+             "line": getattr(exc, "lineno", None), "error": str(exc)},
+            exc,
+        )
+    with _LOCK:
+        _COMPILED[path] = (mtime, template)
+    return template
+
+
+def render_template(paths: Paths, stage: str, template_id: str, values: dict[str, Any]) -> str:
+    path = paths.template_file(stage, template_id)
+    template = _compiled(path, stage, template_id)
+    try:
+        return template.render(**values)
+    except UndefinedError as exc:
+        raise DDError(
+            Err.INVALID_CONFIG,
+            {"reason": "missing_template_vars", "stage": stage, "template_id": template_id, "path": str(path),
+             "error": str(exc), "available": sorted(values)},
+            exc,
+        )
