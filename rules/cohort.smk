@@ -2,8 +2,9 @@ checkpoint cohort_membership:
     input:
         cohort_spec_inputs,
     output:
-        membership=update(PATHS.cohort_pattern("membership.csv")),
-        manifest=update(PATHS.cohort_pattern("manifest.json")),
+        # manifest.json is written beside it; declaring it would make a hand-made
+        # membership without a manifest look incomplete.
+        update(PATHS.cohort_pattern("membership.csv")),
     log:
         f"{LOGS}/cohort_membership/{{cohort}}.log",
     localrule: True
