@@ -1,0 +1,59 @@
+"""``daydreaming``: the commands that sit beside the workflow.
+
+The workflow (``snakemake``) runs generations; these commands inspect and prepare without
+running it: the design rows of a spec, a cohort compile, the offline provider as a server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from .errors import DDError
+
+EXIT_ERROR = 2
+
+
+def _compile(args: argparse.Namespace) -> int:
+    from .cohort.compile import compile_cohort
+    from .paths import Paths
+
+    counts = compile_cohort(Paths.from_str(args.data_root), args.cohort_id, seed=args.seed)
+    print(json.dumps(counts))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = {"spec": "print or write the design rows of a cohort spec",
+                "compile": "compile a cohort (membership.csv, manifest.json, metadata.json)",
+                "offline-server": "serve the offline provider on loopback (OpenAI-compatible)"}
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
+        print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
+        for name, text in commands.items():
+            print(f"  {name:15} {text}")
+        return 0 if argv and argv[0] in ("-h", "--help") else EXIT_ERROR
+    command, rest = argv[0], argv[1:]
+    if command == "spec":
+        from .cohort.spec.cli import main as spec_main
+
+        return spec_main(rest)
+    if command == "offline-server":
+        from .offline.server import main as server_main
+
+        return server_main(rest)
+    parser = argparse.ArgumentParser(prog="daydreaming compile", description=commands["compile"])
+    parser.add_argument("cohort_id")
+    parser.add_argument("--data-root", default=None, help="default: $DAYDREAMING_DATA_ROOT or data")
+    parser.add_argument("--seed", type=int, default=None, help="shuffle design rows with this seed")
+    try:
+        return _compile(parser.parse_args(rest))
+    except DDError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
