@@ -1,4 +1,4 @@
-# The same four rules for every stage: <stage>_metadata, <stage>_prompt, <stage>_raw, <stage>_parsed.
+# The same four rules for every stage (a job finds its stage and phase from its rule name): <stage>_metadata, <stage>_prompt, <stage>_raw, <stage>_parsed.
 # raw.txt lives alone with its metadata in <stage>_raw, so re-running a cheap phase can never
 # delete a paid answer (Snakemake deletes all outputs of a job before running it).
 for stage in STAGES:
@@ -10,11 +10,9 @@ for stage in STAGES:
             gen_output(stage, "metadata.json"),
         log:
             phase_log(stage, "metadata"),
-        params:
-            stage=stage,
         localrule: True
         run:
-            jobs.seed_metadata(config, params.stage, wildcards.gen_id, log[0])
+            jobs.seed_metadata(config, rule, wildcards.gen_id, log[0])
 
     rule:
         name:
@@ -25,10 +23,8 @@ for stage in STAGES:
             gen_output(stage, "prompt.txt"),
         log:
             phase_log(stage, "prompt"),
-        params:
-            stage=stage,
         run:
-            jobs.phase(config, params.stage, "prompt", wildcards.gen_id, log[0])
+            jobs.phase(config, rule, wildcards.gen_id, log[0])
 
     rule:
         name:
@@ -40,12 +36,10 @@ for stage in STAGES:
             meta=gen_output(stage, "raw_metadata.json"),
         log:
             phase_log(stage, "raw"),
-        params:
-            stage=stage,
         resources:
             llm=1,
         run:
-            jobs.phase(config, params.stage, "raw", wildcards.gen_id, log[0])
+            jobs.phase(config, rule, wildcards.gen_id, log[0])
 
     rule:
         name:
@@ -57,7 +51,5 @@ for stage in STAGES:
             meta=gen_output(stage, "parsed_metadata.json"),
         log:
             phase_log(stage, "parsed"),
-        params:
-            stage=stage,
         run:
-            jobs.phase(config, params.stage, "parsed", wildcards.gen_id, log[0])
+            jobs.phase(config, rule, wildcards.gen_id, log[0])

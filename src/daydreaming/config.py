@@ -3,7 +3,7 @@ against ``config/schema/config.schema.yaml`` first, which gives users schema-lev
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -14,11 +14,11 @@ class StageSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_tokens: int = Field(4096, gt=0)
-    temperature: float | None = None
-    top_p: float | None = None
+    temperature: float | None = Field(None, ge=0)
+    top_p: float | None = Field(None, ge=0, le=1)
     seed: int | None = None
-    timeout_s: float | None = None
-    min_lines: int | None = None
+    timeout_s: float | None = Field(None, gt=0)
+    min_lines: int | None = Field(None, ge=0)
 
     def generation(self) -> dict[str, Any]:
         """The settings sent to the provider (and recorded in raw_metadata.json)."""
@@ -30,10 +30,10 @@ class ProviderSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str
-    api_key_env: str | None = None
+    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # a name, never the key
     headers: dict[str, str] = Field(default_factory=dict)
-    timeout_s: float = 600.0
-    max_retries: int = 5
+    timeout_s: float = Field(600.0, gt=0)
+    max_retries: int = Field(5, ge=0)
 
 
 class LLMSettings(BaseModel):
@@ -58,7 +58,7 @@ class PipelineConfig(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     data_root: str = ""
-    cohorts: list[str] = Field(default_factory=list)
+    cohorts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]] = Field(default_factory=list)
     rerun_policy: Literal["seed", "make"] = "seed"
     stages: dict[Literal["draft", "essay", "evaluation"], StageSettings] = Field(default_factory=_default_stages)
     llm: LLMSettings = Field(default_factory=LLMSettings)

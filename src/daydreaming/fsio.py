@@ -19,7 +19,23 @@ def _umask() -> int:
     return mask
 
 
-_FILE_MODE = 0o666 & ~_umask()  # what open() would give; mkstemp's 0600 would hide files from co-workers
+_IMPORT_UMASK = _umask()
+
+
+def _file_mode() -> int:
+    """What open() would give (mkstemp's 0600 would hide files from co-workers).
+
+    The umask is read from /proc: os.umask() changes it process-wide for a moment, and jobs
+    run as threads of one process.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return 0o666 & ~int(line.split()[1], 8)
+    except OSError:
+        pass
+    return 0o666 & ~_IMPORT_UMASK
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
@@ -33,7 +49,7 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
         try:
-            os.fchmod(fd, _FILE_MODE)
+            os.fchmod(fd, _file_mode())
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
                 handle.write(text)
                 if durable:

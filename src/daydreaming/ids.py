@@ -82,7 +82,8 @@ def signature_for(stage: str, fields: Mapping[str, Any]) -> Signature:
     """The signature of a generation from its metadata-like fields (template_id, parent_gen_id, ...)."""
     require_stage(stage)
     template = fields.get("template_id") or fields.get(f"{stage}_template")
-    replicate = fields.get("replicate") or 1
+    replicate = fields.get("replicate")
+    replicate = 1 if replicate in (None, "") else replicate
     if stage == "draft":
         return draft_signature(fields.get("combo_id"), template, fields.get("llm_model_id"), replicate)
     if stage == "essay":

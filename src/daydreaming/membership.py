@@ -34,7 +34,7 @@ class Member:
 
 def read_membership(path: Path) -> list[Member]:
     try:
-        handle = open(path, newline="", encoding="utf-8")
+        handle = open(path, newline="", encoding="utf-8-sig")  # spreadsheets save a BOM
     except FileNotFoundError as exc:
         raise DDError(Err.DATA_MISSING, {"reason": "membership_missing", "path": str(path)}, exc)
     with handle:

@@ -42,7 +42,7 @@ class Paths:
 
     @classmethod
     def from_str(cls, data_root: str | os.PathLike | None = None) -> "Paths":
-        root = data_root if data_root not in (None, "") else os.environ.get(DATA_ROOT_ENV, "data")
+        root = data_root if data_root not in (None, "") else (os.environ.get(DATA_ROOT_ENV) or "data")
         override = os.environ.get(TEMPLATES_ROOT_ENV) or None
         return cls(Path(root), Path(override) if override else None)
 

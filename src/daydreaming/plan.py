@@ -22,7 +22,6 @@ from .stages import PARENT_STAGE
 from .store import GensDataLayer
 
 MAX_LISTED = 20
-TARGET_FILES = (P.METADATA, P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA)
 
 
 @dataclass
@@ -84,22 +83,35 @@ class StorePlan:
             raise first
 
     def targets(self) -> list[str]:
-        """Per generation, every store file it lacks (or its parse record when complete).
+        """The files to request so that every missing store file gets made.
 
-        Snakemake skips a missing intermediate (say ``raw.txt``) when the files after it are
-        present, so each missing file is requested by name; a complete generation is
-        represented by one file to keep the DAG small.
+        Snakemake skips a missing intermediate when the files after it are present, and only
+        re-runs a job for a missing file that something requests. Each generation is
+        represented by its parse record; other missing files are requested by name unless
+        an edge declared by ``*_inputs`` already reaches them (fewer targets, faster DAG).
         """
         self.check_raw_invariant()
         files = []
         for m in self.members:
-            have = self.present(m.stage, m.gen_id)
-            wanted = [name for name in TARGET_FILES if name not in have]
-            if (P.RAW in wanted or P.RAW_METADATA in wanted) and P.PARSED_METADATA not in wanted:
-                wanted.append(P.PARSED_METADATA)  # a new answer needs a new parse
-            for name in wanted or [P.PARSED_METADATA]:
+            for name in self._wanted(self.present(m.stage, m.gen_id)):
                 files.append(str(self.paths.gen_file(m.stage, m.gen_id, name)))
         return files
+
+    @staticmethod
+    def _wanted(have: frozenset[str]) -> list[str]:
+        """A missing file is requested when no job that will run anyway consumes it."""
+        parse_done = P.PARSED in have and P.PARSED_METADATA in have
+        raw_done = P.RAW in have and P.RAW_METADATA in have
+        wanted = [P.PARSED_METADATA]
+        if P.PARSED not in have and P.PARSED_METADATA in have:
+            wanted.append(P.PARSED)  # e.g. a failed parse's record is there, the text is not
+        if not raw_done and parse_done:
+            wanted.append(P.RAW)  # the parse is complete and would not ask for a new answer
+        if P.PROMPT not in have and raw_done:
+            wanted.append(P.PROMPT)  # re-rendered alone: a new prompt does not re-buy the answer
+        if P.METADATA not in have and P.PROMPT in have:
+            wanted.append(P.METADATA)
+        return wanted
 
     # --- edges -----------------------------------------------------------------------------
     def _missing(self, stage: str, gen_id: str, *names: str) -> bool:
@@ -133,3 +145,16 @@ class StorePlan:
         if member is None:
             raise DDError(Err.INVALID_MEMBERSHIP, {"reason": "not_a_member", "stage": stage, "gen_id": gen_id})
         return member
+
+
+def cohort_needs_compile(paths: Paths, cohort_id: str) -> bool:
+    """True when membership.csv is missing or older than a file of the cohort's spec."""
+    membership = paths.membership_csv(cohort_id)
+    try:
+        built = membership.stat().st_mtime_ns
+    except FileNotFoundError:
+        return True
+    spec_dir = paths.cohort_spec_dir(cohort_id)
+    if not spec_dir.is_dir():
+        return False
+    return any(p.stat().st_mtime_ns > built for p in spec_dir.rglob("*") if p.is_file())

@@ -1,0 +1,94 @@
+"""Benchmark: wall time per phase job for a full run, and `snakemake -n` time.
+
+    python bench/pipeline.py                # 1,000 generations: full run + dry-runs
+    python bench/pipeline.py --dry 20000    # also dry-run a 20,000-generation cohort
+
+Uses the built-in offline provider in process (zero latency), so it measures the pipeline,
+not a model. Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.workflow.project import Project  # noqa: E402
+
+from daydreaming.cohort.compile import compile_cohort  # noqa: E402
+
+
+def spec_for(generations: int) -> dict:
+    """2 combos x 2 draft templates x R1 replicates; one LLM essay each; 2 evaluations x 4."""
+    per_draft = 1 + 1 + 2 * 4
+    r1 = max(1, generations // (4 * per_draft))
+    return {
+        "axes": {
+            "combo_id": ["combo_v1_54b355e4d77d", "combo_v1_5c955f3e5aa8"],
+            "draft_template": ["pair-sketch", "tagged-idea"],
+            "draft_llm": ["writer"],
+            "draft_replicate": [str(i) for i in range(1, r1 + 1)],
+            "essay_template": ["short-essay"],
+            "essay_llm": ["writer"],
+            "evaluation_template": ["novelty-score", "clarity-score"],
+            "evaluation_llm": ["judge"],
+            "evaluation_replicate": ["1", "2", "3", "4"],
+        },
+        "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "draft_replicate", "essay_template",
+                                   "essay_llm", "evaluation_template", "evaluation_llm", "evaluation_replicate"]},
+    }
+
+
+def timed(label: str, project: Project, *args: str) -> float:
+    started = time.perf_counter()
+    result = project.snakemake(*args, timeout=7200)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{label} failed:\n{result.output[-3000:]}")
+    print(f"{label:55s} {elapsed:8.2f} s")
+    return elapsed
+
+
+def bench_full(generations: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Project.create(Path(tmp), None, spec_for(generations))
+        started = time.perf_counter()
+        counts = compile_cohort(project.paths, "c1")
+        total = counts["draft"] + counts["essay"] + counts["evaluation"]
+        print(f"cohort: {counts} -> {total} generations, compiled in {time.perf_counter() - started:.2f} s")
+        timed(f"snakemake -n, {total} gens, nothing generated yet", project, "-n", "-q", "rules")
+        wall = timed(f"full run, {3 * total} phase jobs, --cores 2", project)
+        print(f"{'wall time per phase job':55s} {1000 * wall / (3 * total):8.1f} ms")
+        timed(f"snakemake -n, {total} gens, complete store", project, "-n")
+        timed(f"--forcerun evaluation_parsed ({counts['evaluation']} re-parses)", project,
+              "--forcerun", "evaluation_parsed")
+
+
+def bench_dry(generations: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        project = Project.create(Path(tmp), None, spec_for(generations))
+        started = time.perf_counter()
+        counts = compile_cohort(project.paths, "c1")
+        total = counts["draft"] + counts["essay"] + counts["evaluation"]
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"cohort: {total} generations compiled in {time.perf_counter() - started:.2f} s (peak RSS {rss:.0f} MB)")
+        timed(f"snakemake -n, {total} gens, nothing generated yet", project, "-n", "-q", "rules")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--generations", type=int, default=1000)
+    parser.add_argument("--dry", type=int, nargs="*", default=[], help="extra dry-run-only cohort sizes")
+    args = parser.parse_args()
+    bench_full(args.generations)
+    for size in args.dry:
+        bench_dry(size)
+
+
+if __name__ == "__main__":
+    main()
