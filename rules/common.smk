@@ -2,7 +2,7 @@
 # only connects Snakemake's wildcards and settings to it.
 from daydreaming import jobs
 from daydreaming.paths import GEN_FILES, Paths
-from daydreaming.plan import StorePlan, cohort_needs_compile
+from daydreaming.plan import StorePlan, check_rerun_triggers, cohort_needs_compile
 from daydreaming.stages import GEN_ID_PATTERN, STAGES
 
 PATHS = Paths.from_str(config.get("data_root"))
@@ -35,6 +35,7 @@ def current_plan(fresh=False):
 def all_targets(wildcards):
     # Only a cohort whose membership must be (re)compiled goes through the checkpoint: a
     # checkpoint in the DAG makes Snakemake build the whole DAG a second time.
+    check_rerun_triggers(t.name for t in workflow.dag_settings.rerun_triggers)
     forced = "cohort_membership" in (workflow.dag_settings.forcerun or ())
     for cohort in COHORTS:
         if forced or cohort_needs_compile(PATHS, cohort):

@@ -158,3 +158,23 @@ def cohort_needs_compile(paths: Paths, cohort_id: str) -> bool:
     if not spec_dir.is_dir():
         return False
     return any(p.stat().st_mtime_ns > built for p in spec_dir.rglob("*") if p.is_file())
+
+
+SAFE_RERUN_TRIGGERS = frozenset({"mtime"})
+
+
+def check_rerun_triggers(triggers: Iterable[str]) -> None:
+    """Refuse Snakemake rerun triggers that would re-buy answers.
+
+    The code/params/software-env triggers re-run every job after a rule edit, and the input
+    trigger fires whenever StorePlan leaves out an edge that was declared on the last run,
+    which is most of the time; each such re-run of ``<stage>_raw`` deletes and re-buys its
+    answer. ``profiles/default`` sets ``rerun-triggers: [mtime]``.
+    """
+    unsafe = sorted({str(t).lower().replace("_", "-") for t in triggers} - SAFE_RERUN_TRIGGERS)
+    if unsafe:
+        raise DDError(
+            Err.INVALID_CONFIG,
+            {"reason": "unsafe_rerun_triggers", "triggers": unsafe,
+             "fix": "run with the default profile (profiles/default) or pass --rerun-triggers mtime"},
+        )

@@ -148,3 +148,35 @@ def test_forced_stage_uses_the_edited_template(done, llm_server):
                   if json.loads(done.paths.metadata_path("essay", g).read_text())["mode"] == "llm"]
     assert all("END-OF-EDITED-TEMPLATE" in done.paths.prompt_path("essay", g).read_text() for g in llm_essays)
     assert llm_server.request_count == LLM_GENS + len(llm_essays)
+
+
+def test_rerun_triggers_that_would_rebuy_answers_are_refused(done, llm_server):
+    before = done.snapshot()
+    for args in (("--rerun-triggers", "mtime", "code"), ("--workflow-profile", "none", "--cores", "1")):
+        result = done.snakemake(*args)
+        assert result.returncode != 0
+        code, ctx = result.errors()[0]
+        assert code == "INVALID_CONFIG" and ctx["reason"] == "unsafe_rerun_triggers"
+        assert "code" in ctx["triggers"] and "mtime" not in ctx["triggers"]
+    assert done.snapshot() == before
+    assert llm_server.request_count == LLM_GENS
+
+
+def test_lint_is_clean(repo):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=repo, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_slurm_profile_dry_runs(tmp_path, llm_server, repo):
+    from daydreaming.cohort.compile import compile_cohort
+
+    project = Project.create(tmp_path, llm_server.base_url)
+    compile_cohort(project.paths, "c1")  # a dry-run cannot look past the cohort checkpoint
+    result = project.snakemake("-n", "--profile", str(repo / "profiles" / "slurm"))
+    assert result.returncode == 0, result.output
+    assert result.jobs()["evaluation_raw"] == 2 and result.jobs()["draft_raw"] == 1
+    assert llm_server.request_count == 0
