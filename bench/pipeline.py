@@ -78,6 +78,22 @@ def bench_dry(generations: int) -> None:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"cohort: {total} generations compiled in {time.perf_counter() - started:.2f} s (peak RSS {rss:.0f} MB)")
         timed(f"snakemake -n, {total} gens, nothing generated yet", project, "-n", "-q", "rules")
+        fill_store(project)
+        timed(f"snakemake -n, {total} gens, complete store (seed policy)", project, "-n")
+        timed(f"snakemake -n -R essay_parsed, {counts['essay']} essays re-parsed", project,
+              "-n", "-q", "rules", "--forcerun", "essay_parsed")
+
+
+def fill_store(project: Project) -> None:
+    """Complete every generation with placeholder phase files (a store as a finished run leaves it)."""
+    from daydreaming import paths as P
+
+    for stage_dir in project.paths.gens_root.iterdir():
+        for gen_dir in stage_dir.iterdir():
+            for name in (P.PROMPT, P.RAW, P.PARSED):
+                (gen_dir / name).write_text("5.0\n")
+            for name in (P.RAW_METADATA, P.PARSED_METADATA):
+                (gen_dir / name).write_text("{}\n")
 
 
 def main() -> None:

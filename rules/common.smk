@@ -40,7 +40,8 @@ def all_targets(wildcards):
     for cohort in COHORTS:
         if forced or cohort_needs_compile(PATHS, cohort):
             checkpoints.cohort_membership.get(cohort=cohort)
-    return current_plan(fresh=True).targets()
+    # With nothing to do, name the memberships so `rule all` is not an always-run job.
+    return current_plan(fresh=True).targets() or [str(PATHS.membership_csv(c)) for c in COHORTS]
 
 
 def cohort_spec_inputs(wildcards):

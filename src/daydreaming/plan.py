@@ -93,9 +93,19 @@ class StorePlan:
         self.check_raw_invariant()
         files = []
         for m in self.members:
-            for name in self._wanted(self.present(m.stage, m.gen_id)):
+            have = self.present(m.stage, m.gen_id)
+            if self._settled(m.stage, have):
+                continue
+            for name in self._wanted(have):
                 files.append(str(self.paths.gen_file(m.stage, m.gen_id, name)))
         return files
+
+    def _settled(self, stage: str, have: frozenset[str]) -> bool:
+        """Under the seed policy a complete, unforced generation has nothing to do: leaving
+        it out of the DAG makes checking a large finished cohort a matter of directory reads.
+        (Under ``make`` Snakemake must compare it with its parent, so it stays in.)"""
+        return (self.policy == "seed" and all(name in have for name in P.GEN_FILES)
+                and not self.forced(stage, "metadata", "prompt", "raw", "parsed"))
 
     @staticmethod
     def _wanted(have: frozenset[str]) -> list[str]:

@@ -77,10 +77,10 @@ def without(*names: str) -> tuple[str, ...]:
 
 # --- complete generations ---------------------------------------------------------------------
 
-def test_complete_generations_have_no_edges_and_one_target(paths: Paths) -> None:
+def test_complete_generations_have_no_edges_and_no_target_under_seed(paths: Paths) -> None:
     chain(paths)
     plan = StorePlan.build(paths, ["c"])
-    assert plan.targets() == [f(paths, "draft", DRAFT, P.PARSED_METADATA), f(paths, "essay", ESSAY, P.PARSED_METADATA)]
+    assert plan.targets() == []  # nothing to do: they stay out of the DAG entirely
     for stage, gen_id in (("draft", DRAFT), ("essay", ESSAY)):
         assert plan.prompt_inputs(stage, gen_id) == []
         assert plan.raw_inputs(stage, gen_id) == []
@@ -90,8 +90,8 @@ def test_complete_generations_have_no_edges_and_one_target(paths: Paths) -> None
 def test_fresh_generation_requests_every_file_and_declares_every_edge(paths: Paths) -> None:
     chain(paths, essay_files=(P.METADATA,))
     plan = StorePlan.build(paths, ["c"])
-    # one target per generation; the missing files are reached through the declared edges
-    assert plan.targets() == [f(paths, "draft", DRAFT, P.PARSED_METADATA), f(paths, "essay", ESSAY, P.PARSED_METADATA)]
+    # one target for the fresh generation; its missing files are reached through the edges
+    assert plan.targets() == [f(paths, "essay", ESSAY, P.PARSED_METADATA)]
     assert plan.prompt_inputs("essay", ESSAY) == [f(paths, "draft", DRAFT, P.PARSED)]
     assert plan.raw_inputs("essay", ESSAY) == [f(paths, "essay", ESSAY, P.PROMPT)]
     assert plan.parsed_inputs("essay", ESSAY) == [f(paths, "essay", ESSAY, P.RAW)]
@@ -279,7 +279,7 @@ def test_two_column_membership_evaluation_parent(paths: Paths) -> None:
 def test_generation_shared_by_two_cohorts_is_requested_once(paths: Paths) -> None:
     chain(paths)
     membership(paths, [("draft", DRAFT, ""), ("essay", ESSAY, DRAFT)], cohort="other")
-    plan = StorePlan.build(paths, ["c", "other"])
+    plan = StorePlan.build(paths, ["c", "other"], policy="make")
     assert plan.targets() == [f(paths, "draft", DRAFT, P.PARSED_METADATA), f(paths, "essay", ESSAY, P.PARSED_METADATA)]
 
 
@@ -321,4 +321,12 @@ def test_membership_saved_with_bom_and_crlf_loads(paths: Paths) -> None:
     path.write_bytes(b"\xef\xbb\xbfstage,gen_id\r\ndraft," + DRAFT.encode() + b"\r\n")
     plan = StorePlan.build(paths, ["c"])
     assert [(m.stage, m.gen_id) for m in plan.members] == [("draft", DRAFT)]
-    assert plan.targets() == [f(paths, "draft", DRAFT, P.PARSED_METADATA)]
+    assert StorePlan.build(paths, ["c"], policy="make").targets() == [f(paths, "draft", DRAFT, P.PARSED_METADATA)]
+
+
+def test_complete_generations_stay_in_the_dag_when_forced_or_under_make(paths: Paths) -> None:
+    chain(paths)
+    both = [f(paths, "draft", DRAFT, P.PARSED_METADATA), f(paths, "essay", ESSAY, P.PARSED_METADATA)]
+    assert StorePlan.build(paths, ["c"], policy="make").targets() == both
+    assert StorePlan.build(paths, ["c"], forceall=True).targets() == both
+    assert StorePlan.build(paths, ["c"], forced_rules=["essay_parsed"]).targets() == [both[1]]
