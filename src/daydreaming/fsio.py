@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
-import tempfile
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,54 +14,45 @@ from .errors import DDError, Err
 TMP_PREFIX = ".tmp-"
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+_COUNTER = itertools.count()
 
 
-_IMPORT_UMASK = _umask()
-
-
-def _file_mode() -> int:
-    """What open() would give (mkstemp's 0600 would hide files from co-workers).
-
-    The umask is read from /proc: os.umask() changes it process-wide for a moment, and jobs
-    run as threads of one process.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("Umask:"):
-                    return 0o666 & ~int(line.split()[1], 8)
-    except OSError:
-        pass
-    return 0o666 & ~_IMPORT_UMASK
+def _temp_name(path: Path) -> Path:
+    """Unique per process and thread, so concurrent job threads never share a temp file."""
+    return path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_COUNTER)}")
 
 
 def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
     """Write to a temp file in the same directory, then rename over ``path``.
 
+    The temp file is created with mode 0666 so the umask applies as for any ``open()``.
     ``durable`` adds an fsync for artifacts that cost money (raw answers): a rename survives
     SIGKILL without it, but not necessarily a power cut.
     """
     path = Path(path)
+    tmp = _temp_name(path)
+    data = text.encode("utf-8")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX + path.name + ".", dir=path.parent)
         try:
-            os.fchmod(fd, _file_mode())
-            with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-                if durable:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            if durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
     except OSError as exc:
+        tmp.unlink(missing_ok=True)
         raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(path), "error": str(exc)}, exc)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def json_text(data: Any) -> str:

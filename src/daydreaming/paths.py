@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from .errors import DDError, Err
-from .stages import require_gen_id, require_stage
+from .stages import STAGES, require_gen_id, require_stage
 
 PROMPT = "prompt.txt"
 RAW = "raw.txt"
@@ -47,12 +48,18 @@ class Paths:
         return cls(Path(root), Path(override) if override else None)
 
     # --- gens store ------------------------------------------------------------------------
-    @property
+    # Cached: input functions and the cohort compile ask for tens of thousands of paths.
+    @cached_property
     def gens_root(self) -> Path:
         return self.data_root / "gens"
 
+    @cached_property
+    def _stage_dirs(self) -> dict[str, Path]:
+        return {stage: self.gens_root / stage for stage in STAGES}
+
     def stage_dir(self, stage: str) -> Path:
-        return self.gens_root / require_stage(stage)
+        found = self._stage_dirs.get(stage)
+        return found if found is not None else self.gens_root / require_stage(stage)
 
     def generation_dir(self, stage: str, gen_id: str) -> Path:
         return self.stage_dir(stage) / require_gen_id(gen_id)
