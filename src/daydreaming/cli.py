@@ -25,10 +25,32 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _combos(args: argparse.Namespace) -> int:
+    from .catalogs import author_combos
+    from .paths import Paths
+
+    print(json.dumps(author_combos(Paths.from_str(args.data_root), args.concepts, args.k, args.level)))
+    return 0
+
+
+def _parser(command: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"daydreaming {command}", description=description)
+    parser.add_argument("--data-root", default=None, help="default: $DAYDREAMING_DATA_ROOT or data")
+    if command == "compile":
+        parser.add_argument("cohort_id")
+        parser.add_argument("--seed", type=int, default=None, help="shuffle design rows with this seed")
+    else:
+        parser.add_argument("--concepts", nargs="+", required=True, help="concept ids from concepts_metadata.csv")
+        parser.add_argument("--k", type=int, required=True, help="concepts per combination")
+        parser.add_argument("--level", default="paragraph", help="description level: sentence, paragraph, article")
+    return parser
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands = {"spec": "print or write the design rows of a cohort spec",
                 "compile": "compile a cohort (membership.csv, manifest.json, metadata.json)",
+                "combos": "append every k-of-n combination of concepts to combo_mappings.csv",
                 "offline-server": "serve the offline provider on loopback (OpenAI-compatible)"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
@@ -44,12 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .offline.server import main as server_main
 
         return server_main(rest)
-    parser = argparse.ArgumentParser(prog="daydreaming compile", description=commands["compile"])
-    parser.add_argument("cohort_id")
-    parser.add_argument("--data-root", default=None, help="default: $DAYDREAMING_DATA_ROOT or data")
-    parser.add_argument("--seed", type=int, default=None, help="shuffle design rows with this seed")
+    args = _parser(command, commands[command]).parse_args(rest)
     try:
-        return _compile(parser.parse_args(rest))
+        return _compile(args) if command == "compile" else _combos(args)
     except DDError as err:
         print(str(err), file=sys.stderr)
         return EXIT_ERROR

@@ -108,7 +108,13 @@ def test_row_with_too_few_fields_names_line_and_column(paths: Paths) -> None:
     assert err.ctx["column"] == 4  # the first missing field
 
 
+def template_files(paths: Paths, stage: str, *template_ids: str) -> None:
+    for template_id in template_ids:
+        write(paths.template_file(stage, template_id), "{{ response }}\n")
+
+
 def test_quoted_fields_with_commas_load(paths: Paths) -> None:
+    template_files(paths, "evaluation", "n1")
     write(paths.templates_csv("evaluation"),
           TEMPLATE_HEADER + 'n1,N1,"checks a, b, and c",in_last_line,llm\n')
     template = catalogs.load_templates(paths, "evaluation")["n1"]
@@ -126,11 +132,47 @@ def test_catalog_saved_with_bom_and_crlf_loads(paths: Paths) -> None:
 
 
 def test_template_defaults(paths: Paths) -> None:
-    write(paths.templates_csv("essay"), TEMPLATE_HEADER + "a,A,d,,\nb,B,d,,COPY\nc,C,d,custom,llm\n")
+    template_files(paths, "essay", "a", "c")  # b copies its parent: no file needed
+    write(paths.templates_csv("essay"), TEMPLATE_HEADER + "a,A,d,,\nb,B,d,,COPY\nc,C,d,identity,llm\n")
     loaded = catalogs.load_templates(paths, "essay")
     assert (loaded["a"].parser, loaded["a"].generator) == ("identity", "llm")
     assert loaded["b"].generator == "copy"
-    assert loaded["c"].parser == "custom"
+    assert loaded["c"].parser == "identity"
+
+
+def test_unknown_parser_names_file_line_and_column(paths: Paths) -> None:
+    template_files(paths, "essay", "a", "c")
+    path = write(paths.templates_csv("essay"), TEMPLATE_HEADER + "a,A,d,,\nc,C,d,custom,llm\n")
+    with pytest.raises(DDError) as info:
+        catalogs.load_templates(paths, "essay")
+    assert info.value.code is Err.INVALID_CONFIG
+    assert info.value.ctx["reason"] == "unknown_parser" and info.value.ctx["parser"] == "custom"
+    assert (info.value.ctx["path"], info.value.ctx["line"], info.value.ctx["column"]) == (str(path), 3, 4)
+
+
+def test_template_row_without_its_file_names_file_and_line(paths: Paths) -> None:
+    template_files(paths, "draft", "a")
+    path = write(paths.templates_csv("draft"), TEMPLATE_HEADER + "a,A,d,,llm\nghost,G,d,,llm\n")
+    with pytest.raises(DDError) as info:
+        catalogs.load_templates(paths, "draft")
+    assert info.value.code is Err.MISSING_TEMPLATE
+    assert info.value.ctx["reason"] == "template_file_missing"
+    assert (info.value.ctx["path"], info.value.ctx["line"], info.value.ctx["column"]) == (str(path), 3, 1)
+    assert info.value.ctx["template_file"] == str(paths.template_file("draft", "ghost"))
+
+
+def test_invalid_generator_and_price_name_their_column(paths: Paths) -> None:
+    template_files(paths, "essay", "a")
+    path = write(paths.templates_csv("essay"), TEMPLATE_HEADER + "a,A,d,,llm\nb,B,d,,paste\n")
+    with pytest.raises(DDError) as info:
+        catalogs.load_templates(paths, "essay")
+    assert info.value.ctx["reason"] == "invalid_catalog_row" and info.value.ctx["field"] == "generator"
+    assert (info.value.ctx["line"], info.value.ctx["column"], info.value.ctx["value"]) == (3, 5, "paste")
+    models = write(paths.llm_models_csv, "id,model,prompt_usd_per_mtok\nm,x/m,-1\n")
+    with pytest.raises(DDError) as info:
+        catalogs.load_models(paths)
+    assert info.value.ctx["field"] == "prompt_usd_per_mtok" and info.value.ctx["path"] == str(models)
+    assert (info.value.ctx["line"], info.value.ctx["column"]) == (2, 3)
 
 
 # --- concepts ---------------------------------------------------------------------------------
@@ -234,6 +276,7 @@ def test_cached_catalog_sees_an_edited_file(paths: Paths) -> None:
 
 
 def test_template_for_unknown_template(paths: Paths) -> None:
+    template_files(paths, "evaluation", "known")
     write(paths.templates_csv("evaluation"), TEMPLATE_HEADER + "known,K,d,in_last_line,llm\n")
     assert catalogs.template_for(paths, "evaluation", "known").parser == "in_last_line"
     with pytest.raises(DDError) as info:
