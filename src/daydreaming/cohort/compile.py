@@ -9,16 +9,18 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 
 from .. import catalogs, ids
 from ..errors import DDError, Err
-from ..fsio import atomic_write_json, atomic_write_text
+from ..fsio import atomic_write_json, atomic_write_text, read_json
 from ..membership import MEMBERSHIP_COLUMNS, Member, metadata_from_row
 from ..paths import Paths
 from ..store import GensDataLayer
 from . import design as D
 
+SEED_THREADS = 8
 CATALOG_FIELDS = {
     "draft_template": "catalog_draft_templates_missing",
     "essay_template": "catalog_essay_templates_missing",
@@ -57,9 +59,14 @@ def validate_against_catalogs(design: list[dict[str, str]], known: Mapping[str, 
 
 def _existing_signature(store: GensDataLayer):
     def lookup(stage: str, gen_id: str):
-        if not store.paths.metadata_path(stage, gen_id).exists():
-            return None
-        return ids.signature_for(stage, store.read_main_metadata(stage, gen_id).model_dump())
+        path = store.paths.metadata_path(stage, gen_id)
+        try:
+            return ids.signature_for(stage, read_json(path))  # plain JSON: 20k of these on a recompile
+        except DDError as err:
+            if err.code is Err.DATA_MISSING:
+                return None
+            err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": "metadata"})
+            raise
 
     return lookup
 
@@ -87,12 +94,20 @@ def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dic
     store = GensDataLayer(paths)
     rows = D.build_membership(design, cohort_id, modes, _existing_signature(store))
     _check_copy_templates(rows)
-    for row in rows:
-        store.seed_main_metadata(metadata_from_row(Member(row.stage, row.gen_id, row.as_dict())))
+    _seed_metadata(store, rows)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
     counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
     return {"cohort_id": cohort_id, "rows": len(design), **counts}
+
+
+def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow]) -> None:
+    """Seed every generation's metadata.json (never overwriting); threads overlap the
+    directory and file creations, which dominate a large compile."""
+    metas = [metadata_from_row(Member(row.stage, row.gen_id, row.as_dict())) for row in rows]
+    with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
+        for _ in pool.map(store.seed_main_metadata, metas, chunksize=256):
+            pass
 
 
 def _check_copy_templates(rows: list[D.MembershipRow]) -> None:
