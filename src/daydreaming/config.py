@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import DDError, Err
+from .errors import validate_model
 
 
 class StageSettings(BaseModel):
@@ -65,16 +65,7 @@ class PipelineConfig(BaseModel):
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], source: str = "config") -> "PipelineConfig":
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise DDError(
-                Err.INVALID_CONFIG,
-                {"reason": "invalid_config", "path": source, "field": ".".join(str(p) for p in first["loc"]),
-                 "error": first["msg"]},
-                exc,
-            )
+        return validate_model(cls, data, "invalid_config", path=source)
 
     def stage(self, stage: str) -> StageSettings:
         return self.stages.get(stage) or StageSettings()  # type: ignore[arg-type]

@@ -56,3 +56,22 @@ def parse_rendered(text: str) -> list[tuple[str, dict[str, Any]]]:
         except json.JSONDecodeError:
             continue
     return found
+
+
+def validate_model(model: Any, data: Any, reason: str, **ctx: Any) -> Any:
+    """``model.model_validate(data)``, with a pydantic error turned into INVALID_CONFIG.
+
+    The one place that maps a validation failure to the taxonomy: ctx names the first
+    offending ``field`` (dotted path) and the validator's ``error``, plus the caller's ctx
+    (file, line, stage...), so every contract reports bad input the same way.
+    """
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"])
+        value = data.get(first["loc"][0]) if isinstance(data, dict) and first["loc"] else None
+        raise DDError(Err.INVALID_CONFIG, {"reason": reason, **ctx, "field": field, "value": value,
+                                           "error": first["msg"]}, exc) from None

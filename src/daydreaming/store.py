@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from . import paths as P
-from .errors import DDError, Err
+from .errors import DDError, Err, validate_model
 from .fsio import atomic_write_json, atomic_write_text, read_json
 from .models import MainMetadata, ParsedMetadata, RawMetadata
 
@@ -75,23 +75,8 @@ class GensDataLayer:
         except DDError as err:
             err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": artifact})
             raise
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            raise DDError(
-                Err.INVALID_CONFIG,
-                {
-                    "reason": "invalid_metadata",
-                    "stage": stage,
-                    "gen_id": gen_id,
-                    "artifact": artifact,
-                    "path": str(path),
-                    "field": ".".join(str(p) for p in first["loc"]),
-                    "error": first["msg"],
-                },
-                exc,
-            )
+        return validate_model(model, data, "invalid_metadata", stage=stage, gen_id=gen_id, artifact=artifact,
+                              path=str(path))
 
     def read_prompt(self, stage: str, gen_id: str) -> str:
         return self._read_text(stage, gen_id, P.PROMPT, "prompt")

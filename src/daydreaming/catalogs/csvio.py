@@ -7,9 +7,9 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from ..errors import DDError, Err
+from ..errors import DDError, Err, validate_model
 
 Record = tuple[int, dict[str, str]]  # (line number in the file, row)
 
@@ -70,14 +70,8 @@ def read_csv_rows(path: Path, required: Iterable[str] = ()) -> list[dict[str, st
 def validated(model: type[BaseModel], data: dict, *, path: Path, line: int, header: list[str]):
     """Validate one catalog row; a pydantic error becomes INVALID_CONFIG at file:line:column."""
     try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else ""
-        raise DDError(
-            Err.INVALID_CONFIG,
-            {"reason": "invalid_catalog_row", "path": str(path), "line": line,
-             "column": header.index(field) + 1 if field in header else None, "field": field,
-             "value": data.get(field), "error": first["msg"]},
-            exc,
-        )
+        return validate_model(model, data, "invalid_catalog_row", path=str(path), line=line)
+    except DDError as err:
+        field = err.ctx["field"].split(".")[0]
+        err.ctx["column"] = header.index(field) + 1 if field in header else None
+        raise
