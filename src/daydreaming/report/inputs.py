@@ -1,0 +1,66 @@
+"""Which files the ``cohort_scores`` job declares as inputs.
+
+The scores must be rebuilt after any evaluation of the cohort is (re-)parsed, and wait for the
+evaluations this run produces; but two things must not happen:
+
+* A failed parse must not block the report forever: its ``parsed.txt`` will not appear until
+  someone fixes the cause, so an evaluation whose own parse (or a parent's) has failed is left
+  out, and shows up in the report as an error row.
+* A finished cohort must stay out of the DAG. Under the seed policy complete generations are
+  not in it (``StorePlan._settled``); declaring every ``parsed.txt`` would pull all of them back
+  as jobs (a no-op ``snakemake -n`` over 16,000 evaluations went from 5 s to 30 s). So a
+  settled evaluation is declared only when its ``parsed.txt`` is newer than the scores file:
+  exactly the case in which Snakemake's own mtime rule would re-run the job.
+"""
+
+from __future__ import annotations
+
+from ..membership import read_membership
+from ..plan import StorePlan
+from ..stages import PARENT_STAGE
+from .state import gen_state
+
+
+def _mtime_ns(path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
+def _blocked(plan: StorePlan, stage: str, gen_id: str | None) -> bool:
+    """True when this generation's parse, or an ancestor's, has failed (and was not redone)."""
+    while gen_id:
+        state = gen_state(plan.store, stage, gen_id, plan.present(stage, gen_id))
+        if state.failed:
+            return True
+        if state.status == "ok":
+            return False  # a parsed generation is not blocked by its parents' later state
+        parent_stage = PARENT_STAGE[stage]
+        if parent_stage is None:
+            return False
+        stage, gen_id = parent_stage, plan.parent_of(stage, gen_id)
+    return False
+
+
+def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
+    """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
+    when it is newer than the scores (a recompiled cohort may have lost members)."""
+    paths = plan.paths
+    built = _mtime_ns(scores_csv)
+    membership = paths.membership_csv(cohort_id)
+    # Declared only when newer for the same reason as settled evaluations, and because a run
+    # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
+    inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
+    for member in read_membership(paths.membership_csv(cohort_id)):
+        if member.stage != "evaluation":
+            continue
+        if plan.settled("evaluation", member.gen_id):
+            if built is None:  # the job runs anyway (its output is missing)
+                continue
+            parsed = paths.parsed_path("evaluation", member.gen_id)
+            if (_mtime_ns(parsed) or 0) > built:
+                inputs.append(str(parsed))
+        elif not _blocked(plan, "evaluation", member.gen_id):
+            inputs.append(str(paths.parsed_path("evaluation", member.gen_id)))
+    return inputs
