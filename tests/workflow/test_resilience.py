@@ -74,3 +74,27 @@ def test_failed_parse_keeps_raw_records_the_failure_and_blocks_children(tmp_path
     assert fixed.returncode == 0, fixed.output
     assert json.loads(project.paths.parsed_metadata_path("draft", draft).read_text())["success"] is True
     assert llm_server.request_count == 5
+
+
+def test_sigkill_of_a_later_run_leaves_no_lock_that_blocks_the_next(tmp_path, llm_server):
+    project = Project.create(tmp_path, llm_server.base_url)
+    assert project.snakemake().returncode == 0
+    essay = project.gen_ids("essay")[0]
+    project.paths.raw_path("essay", essay).unlink()
+    calls = llm_server.request_count
+    llm_server.latency_s = 30.0
+    proc = project.popen()
+    deadline = time.monotonic() + 60
+    while llm_server.request_count == calls and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert llm_server.request_count == calls + 1, "the LLM call never started"
+    assert list((project.root / ".snakemake" / "locks").glob("*.lock")), "the killed run held no lock"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    _phase_files_are_whole(project)
+
+    llm_server.latency_s = 0.0
+    result = project.snakemake()
+    assert result.returncode == 0, result.output
+    assert project.paths.raw_path("essay", essay).exists()
+    assert project.snakemake("-n").jobs() == {}
