@@ -10,9 +10,13 @@ configfile: "config/config.yaml"
 validate(config, "config/schema/config.schema.yaml")
 
 
+report: "report/workflow.rst"
+
+
 include: "rules/common.smk"
 include: "rules/cohort.smk"
 include: "rules/generation.smk"
+include: "rules/report.smk"
 
 
 rule all:

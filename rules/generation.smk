@@ -37,7 +37,7 @@ for stage in STAGES:
         log:
             phase_log(stage, "raw"),
         resources:
-            llm=1,
+            **llm_resources(stage),
         run:
             jobs.phase(config, rule, wildcards.gen_id, log[0])
 

@@ -51,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands = {"spec": "print or write the design rows of a cohort spec",
                 "compile": "compile a cohort (membership.csv, manifest.json, metadata.json)",
                 "combos": "append every k-of-n combination of concepts to combo_mappings.csv",
-                "offline-server": "serve the offline provider on loopback (OpenAI-compatible)"}
+                "offline-server": "serve the offline provider on loopback (OpenAI-compatible)",
+                "estimate": "list pending LLM calls per stage and model with estimated tokens and USD"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
         for name, text in commands.items():
@@ -66,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .offline.server import main as server_main
 
         return server_main(rest)
+    if command == "estimate":
+        from .estimate import main as estimate_main
+
+        return estimate_main(rest)
     args = _parser(command, commands[command]).parse_args(rest)
     try:
         return _compile(args) if command == "compile" else _combos(args)

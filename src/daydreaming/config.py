@@ -34,6 +34,14 @@ class ProviderSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(5, ge=0)
+    # Workflow-level limits (not the client's): concurrent calls across all jobs of a run
+    # (the Snakemake resource llm_<provider>) and request starts per minute across processes.
+    max_concurrent: int = Field(8, ge=1)
+    requests_per_minute: float | None = Field(None, gt=0)
+
+    def client_settings(self) -> dict[str, Any]:
+        """What the LLM client's ProviderConfig takes (the workflow limits are applied outside it)."""
+        return self.model_dump(exclude={"max_concurrent", "requests_per_minute"})
 
 
 class LLMSettings(BaseModel):
@@ -44,6 +52,8 @@ class LLMSettings(BaseModel):
         default_factory=lambda: {"offline": ProviderSettings(base_url="offline:")}
     )
     model_providers: dict[str, str] = Field(default_factory=dict)
+    # No new call starts once spent (the ledger) + in flight + this call's worst case would pass it.
+    max_cost_usd: float | None = Field(None, ge=0)
 
 
 def _default_stages() -> dict[str, StageSettings]:

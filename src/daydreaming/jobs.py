@@ -6,13 +6,17 @@ resolves the shared Runtime and writes its own log file (stderr is shared by all
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
+from . import failures
 from .errors import DDError, Err
 from .membership import cohort_members, metadata_from_row
 from .phases import PHASES, promote_parse_failures
+from .plan import StorePlan
 from .runtime import Runtime
 from .stages import require_stage
 
@@ -47,7 +51,55 @@ def _stage_phase(rule: str) -> tuple[str, str]:
 def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
     stage, phase_name = _stage_phase(rule)
     rt = Runtime.from_config(config)
-    _logged(log, f"{rule} {gen_id}", lambda: PHASES[phase_name](rt, stage, gen_id))
+    try:
+        _logged(log, f"{rule} {gen_id}", lambda: PHASES[phase_name](rt, stage, gen_id))
+    except Exception as exc:
+        failures.record_failure(rt.paths, stage, phase_name, gen_id, exc, log)
+        raise
+    failures.clear_failure(rt.paths, stage, phase_name, gen_id)
+
+
+# --- before any job: credentials, budget, concurrency caps ----------------------------------
+def preflight(config: dict[str, Any], plan: StorePlan, dryrun: bool = False) -> None:
+    """Refuse a run before any job starts when a pending LLM call could not be made: a
+    provider it needs has no key (only providers that pending calls use), or the budget is
+    already spent. A dry run prints the error as a warning instead: it calls nothing.
+    """
+    rt = Runtime.from_config(config)
+    calls = plan.pending_calls()
+    if not calls:
+        return
+    try:
+        rt.llm.require_credentials(sorted({p for p in map(rt.provider_of, calls) if p}))
+        rt.ledger.check_not_exhausted({"pending_calls": len(calls)})
+    except DDError as err:
+        if not dryrun:
+            raise
+        print(f"daydreaming: a real run would stop before any job: {err}", file=sys.stderr)
+
+
+def resource_name(provider: str) -> str:
+    """``llm_<provider>``: the Snakemake resource that caps a provider's concurrent calls."""
+    return "llm_" + re.sub(r"\W", "_", provider)
+
+
+def llm_caps(config: dict[str, Any]) -> dict[str, int]:
+    """Default global caps per provider (``max_concurrent``); ``--resources llm_x=N`` wins."""
+    providers = Runtime.from_config(config).config.llm.providers
+    return {resource_name(name): p.max_concurrent for name, p in providers.items()}
+
+
+def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: str) -> dict[str, Callable]:
+    """Per-job resources of ``<stage>_raw``: 1 of ``llm_<provider>`` for its model's provider."""
+    rt = Runtime.from_config(config)
+
+    def holds(provider: str) -> Callable[[Any], int]:
+        def amount(wildcards: Any) -> int:
+            return int(rt.provider_of(plan().generation_call(stage, wildcards.gen_id)) == provider)
+
+        return amount
+
+    return {resource_name(name): holds(name) for name in rt.config.llm.providers}
 
 
 def seed_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
@@ -74,10 +126,8 @@ def compile_cohort(config: dict[str, Any], cohort_id: str, log: str | None = Non
 
 
 def finish(config: dict[str, Any], failed: bool) -> None:
-    """Run once at the end of a run: park parse-failure records where users look for them."""
+    """Run once at the end of a run: park parse-failure records where users look for them,
+    then summarise this run's failed jobs (per stage, phase and reason; where to look)."""
     rt = Runtime.from_config(config)
-    promoted = promote_parse_failures(rt)
-    if promoted:
-        print(f"daydreaming: {len(promoted)} parse failure(s) recorded in parsed_metadata.json:", file=sys.stderr)
-        for path in promoted[:20]:
-            print(f"  {path}", file=sys.stderr)
+    promote_parse_failures(rt)
+    failures.print_summary(failures.summarize(rt.paths))

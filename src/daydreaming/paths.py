@@ -23,6 +23,14 @@ RAW_METADATA = "raw_metadata.json"
 PARSED_METADATA = "parsed_metadata.json"
 GEN_FILES = (PROMPT, RAW, PARSED, METADATA, RAW_METADATA, PARSED_METADATA)
 
+# A cohort's reports (data/cohorts/<cohort_id>/reports/), written by rules/report.smk.
+REPORT_FILES = (
+    "aggregated_scores.csv", "generation_scores.csv", "generation_scores.html", "final_results.csv",
+    "evaluator_agreement.csv", "evaluator_agreement.html", "top_essays.csv", "top_essays.html",
+    "generation_status.csv", "generation_failures.csv", "generation_status.html",
+    "scores_by_generation_template.svg", "scores_by_generation_model.svg", "evaluator_heatmap.svg",
+)
+
 DATA_ROOT_ENV = "DAYDREAMING_DATA_ROOT"
 TEMPLATES_ROOT_ENV = "GEN_TEMPLATES_ROOT"
 
@@ -34,6 +42,12 @@ def require_name(kind: str, value: str) -> str:
     if not isinstance(value, str) or not _NAME_RE.fullmatch(value) or ".." in value:
         raise DDError(Err.INVALID_CONFIG, {"reason": f"invalid_{kind}", kind: value, "allowed": _NAME_RE.pattern})
     return value
+
+
+def _report_name(name: str) -> str:
+    if name not in REPORT_FILES:
+        raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_report_file", "name": name})
+    return name
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,13 @@ class Paths:
 
     def cohort_reports_dir(self, cohort_id: str) -> Path:
         return self.cohort_dir(cohort_id) / "reports"
+
+    def cohort_report(self, cohort_id: str, name: str) -> Path:
+        return self.cohort_reports_dir(cohort_id) / _report_name(name)
+
+    def cohort_report_pattern(self, name: str) -> str:
+        """A Snakemake output pattern with a ``{cohort}`` wildcard for one report file."""
+        return str(self.cohorts_dir / "{cohort}" / "reports" / _report_name(name))
 
     # --- catalogs --------------------------------------------------------------------------
     @property

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
 from . import catalogs, parsers
 from .errors import DDError, Err
+from .estimate import worst_case_usd
 from .models import MainMetadata, ParsedMetadata, ParseError, RawMetadata, Usage
 from .paths import PARSED
 from .render import render_template
@@ -40,9 +41,12 @@ def _metadata(rt: Runtime, stage: str, gen_id: str) -> MainMetadata:
     return meta
 
 
-def _parent_text(rt: Runtime, stage: str, meta: MainMetadata) -> str:
+ParentText = Callable[[str, str], str]
+
+
+def _parent_text(rt: Runtime, stage: str, meta: MainMetadata, read: ParentText | None = None) -> str:
     parent_stage = PARENT_STAGE[stage]
-    return rt.store.read_parsed(parent_stage, meta.parent_gen_id)
+    return (read or rt.store.read_parsed)(parent_stage, meta.parent_gen_id)
 
 
 def _draft_values(rt: Runtime, meta: MainMetadata) -> dict[str, Any]:
@@ -67,17 +71,19 @@ def _draft_values(rt: Runtime, meta: MainMetadata) -> dict[str, Any]:
     return {"concepts": concepts}
 
 
-def build_prompt(rt: Runtime, stage: str, gen_id: str) -> str:
+def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None) -> str:
+    """The stage input. ``parent_text(stage, gen_id)`` replaces reading the parent's parsed text
+    (``daydreaming estimate`` renders prompts of children whose parent has no answer yet)."""
     meta = _metadata(rt, stage, gen_id)
     if meta.mode == "copy":
-        return _parent_text(rt, stage, meta)
+        return _parent_text(rt, stage, meta, parent_text)
     if stage == "draft":
         values = _draft_values(rt, meta)
     elif stage == "essay":
-        text = _parent_text(rt, stage, meta)
+        text = _parent_text(rt, stage, meta, parent_text)
         values = {"draft_block": text, "links_block": text}
     else:
-        values = {"response": _parent_text(rt, stage, meta)}
+        values = {"response": _parent_text(rt, stage, meta, parent_text)}
     return render_template(rt.paths, stage, meta.template_id or "", values)
 
 
@@ -111,7 +117,7 @@ def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
         return
     if not meta.llm_model_id:
         raise DDError(Err.INVALID_CONFIG, {"reason": "missing_llm_model_id", "stage": stage, "gen_id": gen_id})
-    result = generate(rt, stage, meta.llm_model_id, prompt)
+    result = _paid_call(rt, stage, gen_id, meta.llm_model_id, prompt)
     raw = _raw_metadata(
         rt, stage, gen_id, meta, result.text,
         provider=result.provider, model=result.model, duration_s=round(result.duration_s, 3),
@@ -122,22 +128,31 @@ def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
     rt.store.write_raw(stage, gen_id, result.text, raw)
 
 
-def generate(rt: Runtime, stage: str, model_id: str, prompt: str):
+def _paid_call(rt: Runtime, stage: str, gen_id: str, model_id: str, prompt: str):
+    """One LLM call inside a budget reservation; its cost goes to the ledger before raw.txt
+    is written, so a crash in between can only over-count money, never forget it."""
     from .llm import GenerationSettings
 
     settings = GenerationSettings(**rt.config.stage(stage).generation())
-    return rt.llm.generate(model_id, prompt, settings)
+    ctx = {"stage": stage, "gen_id": gen_id, "llm_model_id": model_id}
+    with rt.ledger.reservation(worst_case_usd(rt, model_id, prompt, settings.max_tokens), ctx):
+        result = rt.llm.generate(model_id, prompt, settings)
+        rt.ledger.record({**ctx, "provider": result.provider, "model": result.model, "cost_usd": result.cost_usd,
+                          "request_id": result.request_id, "usage": result.usage, "attempts": result.attempts})
+    return result
 
 
 def _parser_name(rt: Runtime, stage: str, meta: MainMetadata) -> tuple[str, dict[str, Any]]:
-    """Parser from the template CSV; draft/essay fall back to identity, evaluation must be listed."""
+    """Parser from the template CSV; draft/essay fall back to identity, evaluation must be listed.
+    The CSV's extra columns become parser options (``score_scale`` -> ``scale_max``, parsers.scale)."""
     try:
         template = catalogs.template_for(rt.paths, stage, meta.template_id or "")
     except DDError:
         if stage == "evaluation":
             raise
         return "identity", {}
-    return parsers.effective_parser_name(template.parser), dict(template.options)
+    name = parsers.effective_parser_name(template.parser)
+    return name, parsers.template_options(name, template.options, template.template_id)
 
 
 def _check_raw(rt: Runtime, stage: str, gen_id: str, raw_text: str, raw_meta: RawMetadata) -> None:

@@ -24,6 +24,17 @@ from .store import GensDataLayer
 MAX_LISTED = 20
 
 
+@dataclass(frozen=True)
+class GenCall:
+    """What a generation's ``<stage>_raw`` job does: copy its parent, or call ``model_id``."""
+
+    stage: str
+    gen_id: str
+    mode: str
+    model_id: str | None
+    template_id: str | None
+
+
 @dataclass
 class StorePlan:
     paths: Paths
@@ -33,6 +44,7 @@ class StorePlan:
     forceall: bool = False
     _present: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
+    _calls: dict[tuple[str, str], GenCall] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
@@ -100,6 +112,10 @@ class StorePlan:
                 files.append(str(self.paths.gen_file(m.stage, m.gen_id, name)))
         return files
 
+    def settled(self, stage: str, gen_id: str) -> bool:
+        """True when no job of this generation can run in this DAG (see ``_settled``)."""
+        return self._settled(stage, self.present(stage, gen_id))
+
     def _settled(self, stage: str, have: frozenset[str]) -> bool:
         """Under the seed policy a complete, unforced generation has nothing to do: leaving
         it out of the DAG makes checking a large finished cohort a matter of directory reads.
@@ -149,6 +165,46 @@ class StorePlan:
         needed = (self.policy == "make" or self._missing(stage, gen_id, P.PARSED, P.PARSED_METADATA, P.RAW)
                   or self.forced(stage, "prompt", "raw"))
         return [str(self.paths.raw_path(stage, gen_id))] if needed else []
+
+    # --- LLM calls ---------------------------------------------------------------------------
+    def generation_call(self, stage: str, gen_id: str) -> GenCall:
+        """Mode, model and template from the membership row, else from ``metadata.json``."""
+        key = (stage, gen_id)
+        found = self._calls.get(key)
+        if found is None:
+            member = self._by_key.get(key)
+            row = member.row if member is not None else {}
+            mode = (row.get("mode") or "").strip().lower()
+            if not (mode and row.get("template_id")) and P.METADATA in self.present(stage, gen_id):
+                meta = self.store.read_main_metadata(stage, gen_id)
+                found = GenCall(stage, gen_id, meta.mode, meta.llm_model_id, meta.template_id)
+            else:
+                found = GenCall(stage, gen_id, mode or "llm", row.get("llm_model_id") or None,
+                                row.get("template_id") or None)
+            self._calls[key] = found
+        return found
+
+    def pending_calls(self) -> list[GenCall]:
+        """The LLM calls this run would make: generations whose ``<stage>_raw`` job will run.
+
+        Exact under the seed policy (a missing answer or a forced stage); under ``make`` a
+        generation whose parent's answer is regenerated counts too (an upper bound: a
+        byte-identical new parent does not cascade). ``--until``/``--omit-from`` are ignored.
+        """
+        pending: set[tuple[str, str]] = set()
+        calls = []
+        for m in self.members:  # parents first (members are sorted by stage)
+            have = self.present(m.stage, m.gen_id)
+            runs = self.forced(m.stage, "prompt", "raw") or P.RAW not in have or P.RAW_METADATA not in have
+            parent_stage = PARENT_STAGE[m.stage]
+            if not runs and self.policy == "make" and parent_stage:
+                runs = (parent_stage, self.parent_of(m.stage, m.gen_id)) in pending
+            if runs:
+                pending.add((m.stage, m.gen_id))
+                call = self.generation_call(m.stage, m.gen_id)
+                if call.mode == "llm":
+                    calls.append(call)
+        return calls
 
     def member(self, stage: str, gen_id: str) -> Member:
         member = self._by_key.get((stage, gen_id))

@@ -40,7 +40,9 @@ class Runtime:
     def store(self) -> GensDataLayer:
         return GensDataLayer(self.paths)
 
-    def model_routes(self) -> dict[str, Any]:
+    @cached_property
+    def routes(self) -> dict[str, Any]:
+        """Catalog model id -> ModelRoute (provider, provider model string, prices); read once."""
         from .llm import ModelRoute
 
         llm = self.config.llm
@@ -61,11 +63,28 @@ class Runtime:
     @cached_property
     def llm(self):
         from .llm import LLMClient, ProviderConfig
+        from .ratelimit import RateLimiter, ratelimit_path
 
-        providers = {
-            name: ProviderConfig(**settings.model_dump()) for name, settings in self.config.llm.providers.items()
+        configured = self.config.llm.providers
+        providers = {name: ProviderConfig(**settings.client_settings()) for name, settings in configured.items()}
+        throttles = {
+            name: RateLimiter(ratelimit_path(self.paths, name), settings.requests_per_minute).acquire
+            for name, settings in configured.items() if settings.requests_per_minute
         }
-        return LLMClient(providers=providers, routes=self.model_routes())
+        return LLMClient(providers=providers, routes=self.routes, throttles=throttles)
+
+    @cached_property
+    def ledger(self):
+        from .budget import Ledger, ledger_dir
+
+        return Ledger(ledger_dir(self.paths), self.config.llm.max_cost_usd)
+
+    def provider_of(self, call: Any) -> str | None:
+        """The provider a ``plan.GenCall`` would call (None: a copy, or no such model)."""
+        if call.mode != "llm" or not call.model_id:
+            return None
+        route = self.routes.get(call.model_id)
+        return route.provider if route is not None else None
 
 
 _RUNTIMES: dict[str, Runtime] = {}

@@ -119,6 +119,9 @@ SCHEMA_ONLY_CONSTRAINTS = [
     ("llm.providers.openrouter.api_key_env", "sk-or-v1-0123 pasted key"),
     ("llm.providers.openrouter.max_retries", -1),
     ("llm.providers.openrouter.timeout_s", 0),
+    ("llm.providers.openrouter.max_concurrent", 0),
+    ("llm.providers.openrouter.requests_per_minute", 0),
+    ("llm.max_cost_usd", -1),
 ]
 
 

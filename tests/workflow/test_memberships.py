@@ -6,7 +6,7 @@ import copy
 
 from daydreaming import paths as P
 
-from .project import SMALL_SPEC, Project
+from .project import REPORT_JOBS, SMALL_SPEC, Project
 
 
 def test_two_column_membership_of_an_existing_store(tmp_path, llm_server):
@@ -17,7 +17,7 @@ def test_two_column_membership_of_an_existing_store(tmp_path, llm_server):
     slim.write_text("stage,gen_id\n" + "".join(f"{s},{g}\n" for s, g in project.members()))
     project.config["cohorts"] = ["legacy"]
     project.save_config()
-    assert project.snakemake("-n").jobs() == {}
+    assert project.snakemake("-n").jobs() == {**REPORT_JOBS, "all": 1}  # a new cohort: only its reports
 
     evaluation = project.gen_ids("evaluation")[0]
     essay_of_it = project.paths.metadata_path("evaluation", evaluation)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .project import Project
+from .project import REPORT_JOBS, Project
 
 
 @pytest.mark.parametrize("policy", ["seed", "make"])
@@ -29,7 +29,7 @@ def test_regenerated_parent_and_its_children(tmp_path, llm_server, policy):
     else:
         assert dry.jobs() == {
             "essay_prompt": 2, "essay_raw": 2, "essay_parsed": 2,
-            "evaluation_prompt": 2, "evaluation_raw": 2, "evaluation_parsed": 2, "all": 1,
+            "evaluation_prompt": 2, "evaluation_raw": 2, "evaluation_parsed": 2, **REPORT_JOBS, "all": 1,
         }
     before = llm_server.request_count
     assert project.snakemake().returncode == 0

@@ -84,6 +84,8 @@ class LLMClient:
     """Generate text for catalog model ids; thread-safe (one cached SDK client per provider).
 
     ``sleep`` and ``rng`` are injectable so retry tests do not wait for real backoff.
+    ``throttles`` maps a provider to a callable run before every attempt (retries included),
+    e.g. a requests-per-minute limiter that holds across processes (``daydreaming.ratelimit``).
     """
 
     def __init__(
@@ -93,9 +95,11 @@ class LLMClient:
         *,
         sleep: Sleep = time.sleep,
         rng: Callable[[], float] = random.random,
+        throttles: dict[str, Callable[[], object]] | None = None,
     ) -> None:
         self._providers = dict(providers)
         self._routes = dict(routes)
+        self._throttles = dict(throttles or {})
         self._sleep = sleep
         self._rng = rng
         self._lock = threading.Lock()
@@ -128,7 +132,8 @@ class LLMClient:
     def _provider(self, name: str) -> ProviderConfig:
         return _lookup(self._providers, name, "unknown_provider", "provider")
 
-    def _route(self, model_id: str) -> ModelRoute:
+    def route(self, model_id: str) -> ModelRoute:
+        """The provider, provider model string and prices of a catalog model id."""
         return _lookup(self._routes, model_id, "unknown_model", "model_id")
 
     def _sdk_for(self, name: str) -> tuple[openai.OpenAI, tuple[str, ...]]:
@@ -153,15 +158,22 @@ class LLMClient:
 
     def generate(self, model_id: str, prompt: str, settings: GenerationSettings) -> LLMResult:
         """One chat completion for ``prompt`` with retries; raises ``DDError`` on failure."""
-        route = self._route(model_id)
+        route = self.route(model_id)
         cfg = self._provider(route.provider)
         sdk, secrets = self._sdk_for(route.provider)
         request = _request_kwargs(route, prompt, settings)
         policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s)
         ctx = {"provider": route.provider, "model_id": model_id, "model": route.model}
+        throttle = self._throttles.get(route.provider)
+
+        def attempt() -> Any:
+            if throttle is not None:
+                throttle()
+            return _checked(sdk.chat.completions.create(**request))
+
         started = time.monotonic()
         completion, attempts = call_with_retries(
-            lambda: _checked(sdk.chat.completions.create(**request)),
+            attempt,
             policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
         )
         return _result(completion, route, settings, attempts, time.monotonic() - started)

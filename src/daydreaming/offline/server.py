@@ -52,6 +52,8 @@ class OfflineServer(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
         self._statuses: Counter[str] = Counter()
+        self._in_flight = 0
+        self._max_in_flight = 0
 
     @property
     def port(self) -> int:
@@ -72,6 +74,24 @@ class OfflineServer(ThreadingHTTPServer):
         with self._lock:
             return [dict(r) for r in self._requests]
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most chat requests this server was answering at once (concurrency caps are
+        asserted on what the provider sees, not on what the client believes it sent)."""
+        with self._lock:
+            return self._max_in_flight
+
+    @contextmanager
+    def in_flight(self) -> Iterator[None]:
+        with self._lock:
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
     def add_fault(self, fault: Fault | None = None, **fields: Any) -> None:
         """Queue a fault: ``add_fault(status=429, retry_after=1)`` or ``add_fault(Fault(...))``."""
         self.faults.add(fault if fault is not None else Fault.from_dict(fields))
@@ -82,6 +102,7 @@ class OfflineServer(ThreadingHTTPServer):
         with self._lock:
             self._requests.clear()
             self._statuses.clear()
+            self._max_in_flight = self._in_flight
 
     def stats(self) -> dict[str, Any]:
         with self._lock:
@@ -91,6 +112,7 @@ class OfflineServer(ThreadingHTTPServer):
                 "by_model": dict(Counter(str(r.get("model")) for r in self._requests)),
                 "pending_faults": self.faults.pending(),
                 "latency_s": self.latency_s,
+                "max_in_flight": self._max_in_flight,
             }
 
     def record(self, entry: dict[str, Any]) -> None:
@@ -148,9 +170,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(404, error_body(f"no route for {self.command} {path}", 404, "not_found_error"))
 
     def _api(self, path: str, body: bytes) -> None:
+        if self.command == "POST" and path.endswith("/chat/completions"):
+            with self.server.in_flight():
+                return self._chat(path, body)
+        return self._answer(path, body, _parse_json(body), None)
+
+    def _chat(self, path: str, body: bytes) -> None:
         request = _parse_json(body)
-        is_chat = self.command == "POST" and path.endswith("/chat/completions")
-        fault = self.server.faults.take(_prompt_text(request)) if is_chat else None  # a model list never eats one
+        self._answer(path, body, request, self.server.faults.take(_prompt_text(request)))
+
+    def _answer(self, path: str, body: bytes, request: dict[str, Any], fault: Fault | None) -> None:
         self.server.record(self._entry(path, request, fault))
         self.server.wait(self.server.latency_s + (fault.latency_s if fault else 0.0))
         if fault is not None and fault.drop:

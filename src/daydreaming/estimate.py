@@ -1,0 +1,192 @@
+"""What the pending LLM calls will cost, before spending (``daydreaming estimate``).
+
+Prompt tokens come from the prompts themselves: the stored ``prompt.txt``, or the prompt
+rendered in memory (``phases.build_prompt``; nothing is written) for generations whose prompt
+does not exist yet. A parent that has no answer yet stands in as text as long as the answer its
+template usually gets. Completion tokens are the average seen so far in the store for the
+generation's (stage, template), capped at ``max_tokens``, else a default. Tokens are estimated
+at ``CHARS_PER_TOKEN`` characters each (providers' tokenizers differ; this is a budget figure,
+not an invoice). The same estimate, with ``max_tokens`` as the completion, is what a call
+reserves against ``llm.max_cost_usd`` (``daydreaming.budget``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from . import paths as P
+from .plan import StorePlan
+from .runtime import Runtime
+from .stages import PARENT_STAGE, STAGES
+
+CHARS_PER_TOKEN = 4.0
+DEFAULT_COMPLETION_TOKENS = 1000
+
+
+def tokens_of(text: str) -> int:
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+
+def worst_case_usd(rt: Runtime, model_id: str, prompt: str, max_tokens: int) -> float | None:
+    """The most a call can cost: its prompt plus ``max_tokens`` of completion (None: no prices)."""
+    return rt.llm.route(model_id).cost_usd(tokens_of(prompt), max_tokens)
+
+
+@dataclass(frozen=True)
+class CallEstimate:
+    stage: str
+    gen_id: str
+    model_id: str
+    provider: str
+    prompt_tokens: int
+    completion_tokens: int
+    usd: float | None
+
+
+def completion_averages(paths: P.Paths) -> dict[tuple[str, str], float]:
+    """Mean ``usage.completion_tokens`` of the answers in the store, per (stage, template_id)."""
+    seen: dict[tuple[str, str], list[int]] = defaultdict(list)
+    for stage in STAGES:
+        stage_dir = paths.stage_dir(stage)
+        if not stage_dir.is_dir():
+            continue
+        for gen_dir in stage_dir.iterdir():
+            try:
+                raw = json.loads((gen_dir / P.RAW_METADATA).read_text())
+                template = json.loads((gen_dir / P.METADATA).read_text()).get("template_id")
+            except (OSError, ValueError):
+                continue
+            tokens = (raw.get("usage") or {}).get("completion_tokens")
+            if template and isinstance(tokens, int) and raw.get("mode") != "copy":
+                seen[(stage, template)].append(tokens)
+    return {key: sum(values) / len(values) for key, values in seen.items()}
+
+
+class Estimator:
+    """Estimates for the pending calls of one plan (memoised per generation)."""
+
+    def __init__(self, rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS):
+        self.rt, self.plan, self.default = rt, plan, default_completion_tokens
+        self.averages = completion_averages(rt.paths)
+        self._output: dict[tuple[str, str], int] = {}
+
+    def expected_completion(self, stage: str, gen_id: str) -> int:
+        """Tokens the generation's answer is expected to have (a copy has its parent's)."""
+        key = (stage, gen_id)
+        if key not in self._output:
+            call = self.plan.generation_call(stage, gen_id)
+            parent = self.plan.parent_of(stage, gen_id)
+            if call.mode == "copy" and parent and PARENT_STAGE[stage]:
+                self._output[key] = self.expected_completion(PARENT_STAGE[stage], parent)
+            else:
+                cap = self.rt.config.stage(stage).max_tokens
+                average = self.averages.get((stage, call.template_id or ""))
+                self._output[key] = min(cap, round(average) if average is not None else self.default)
+        return self._output[key]
+
+    def _parent_text(self, stage: str, gen_id: str) -> str:
+        if P.PARSED in self.plan.present(stage, gen_id):
+            return self.rt.store.read_parsed(stage, gen_id)
+        return "x" * int(self.expected_completion(stage, gen_id) * CHARS_PER_TOKEN)
+
+    def prompt(self, stage: str, gen_id: str) -> str:
+        from .phases import build_prompt
+
+        if P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt"):
+            return self.rt.store.read_prompt(stage, gen_id)
+        return build_prompt(self.rt, stage, gen_id, parent_text=self._parent_text)
+
+    def calls(self) -> list[CallEstimate]:
+        out = []
+        for call in self.plan.pending_calls():
+            prompt_tokens = tokens_of(self.prompt(call.stage, call.gen_id))
+            completion = self.expected_completion(call.stage, call.gen_id)
+            route = self.rt.routes.get(call.model_id or "")  # None: not in llm_models.csv (the job will fail)
+            out.append(CallEstimate(call.stage, call.gen_id, call.model_id or "?", route.provider if route else "?",
+                                    prompt_tokens, completion,
+                                    route.cost_usd(prompt_tokens, completion) if route else None))
+        return out
+
+
+def report(rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS) -> dict[str, Any]:
+    """Pending calls per (stage, model) with tokens and USD, plus the budget's state."""
+    calls = Estimator(rt, plan, default_completion_tokens).calls()
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for c in calls:
+        row = rows.setdefault((c.stage, c.model_id), {
+            "stage": c.stage, "model_id": c.model_id, "provider": c.provider, "calls": 0,
+            "prompt_tokens": 0, "completion_tokens": 0, "usd": 0.0, "unpriced_calls": 0})
+        row["calls"] += 1
+        row["prompt_tokens"] += c.prompt_tokens
+        row["completion_tokens"] += c.completion_tokens
+        if c.usd is None:
+            row["unpriced_calls"] += 1
+        else:
+            row["usd"] += c.usd
+    totals = {k: sum(r[k] for r in rows.values()) for k in ("calls", "prompt_tokens", "completion_tokens",
+                                                              "usd", "unpriced_calls")}
+    return {
+        "rows": list(rows.values()), "total": totals, "calls": [asdict(c) for c in calls],
+        "spent_usd": rt.ledger.spent_usd(), "max_cost_usd": rt.ledger.max_cost_usd,
+        "ledger": str(rt.ledger.spend_path), "chars_per_token": CHARS_PER_TOKEN,
+        "default_completion_tokens": default_completion_tokens,
+    }
+
+
+def format_report(data: dict[str, Any]) -> str:
+    def usd(row: dict[str, Any]) -> str:
+        if row["calls"] and row["unpriced_calls"] == row["calls"]:
+            return "n/a (no prices)"
+        extra = f" (+{row['unpriced_calls']} calls without prices)" if row["unpriced_calls"] else ""
+        return f"${row['usd']:.4f}{extra}"
+
+    lines = [f"{'stage':11} {'model':16} {'provider':12} {'calls':>6} {'prompt tok':>11} {'compl. tok':>11}  USD"]
+    for row in data["rows"] + [{"stage": "total", "model_id": "", "provider": "", **data["total"]}]:
+        lines.append(f"{row['stage']:11} {row['model_id']:16} {row['provider']:12} {row['calls']:>6} "
+                     f"{row['prompt_tokens']:>11} {row['completion_tokens']:>11}  {usd(row)}")
+    budget = "none" if data["max_cost_usd"] is None else f"${data['max_cost_usd']:.4f}"
+    lines.append(f"spent so far ${data['spent_usd']:.4f} (ledger {data['ledger']}); budget llm.max_cost_usd: {budget}")
+    lines.append(f"estimates: ~{data['chars_per_token']:g} chars/token; completion = per-template average in the "
+                 f"store, else {data['default_completion_tokens']} tokens (capped at max_tokens)")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``daydreaming estimate``: the pending calls of the configured cohorts; calls nothing."""
+    import argparse
+    import sys
+
+    import yaml
+
+    from .errors import DDError
+
+    parser = argparse.ArgumentParser(prog="daydreaming estimate", description=main.__doc__)
+    parser.add_argument("--configfile", default="config/config.yaml", help="the workflow's config (default: %(default)s)")
+    parser.add_argument("--data-root", default=None, help="default: the config's data_root, $DAYDREAMING_DATA_ROOT or data")
+    parser.add_argument("--cohorts", nargs="+", default=None, help="default: the config's cohorts")
+    parser.add_argument("--default-completion-tokens", type=int, default=DEFAULT_COMPLETION_TOKENS,
+                        help="completion length for templates with no answer in the store yet (default: %(default)s)")
+    parser.add_argument("--json", action="store_true", help="print the full estimate (every call) as JSON")
+    args = parser.parse_args(argv)
+    try:
+        with open(args.configfile, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle) or {}
+        if args.data_root is not None:
+            config["data_root"] = args.data_root
+        if args.cohorts is not None:
+            config["cohorts"] = args.cohorts
+        rt = Runtime.from_config(config)
+        plan = StorePlan.build(rt.paths, rt.config.cohorts, policy=rt.config.rerun_policy)
+        data = report(rt, plan, args.default_completion_tokens)
+    except OSError as exc:
+        print(f"daydreaming estimate: {exc}", file=sys.stderr)
+        return 2
+    except DDError as err:
+        print(str(err), file=sys.stderr)
+        return 2
+    print(json.dumps(data, indent=2) if args.json else format_report(data))
+    return 0

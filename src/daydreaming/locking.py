@@ -1,0 +1,38 @@
+"""An exclusive lock on a file, shared by job threads and by separate processes.
+
+The spend ledger and the requests-per-minute limiter must hold across every job of a run
+(threads of one Snakemake process) *and* across runs started side by side (other processes,
+SLURM jobs on a shared file system). ``flock`` gives both: the lock belongs to the open file
+description, so each ``locked()`` opens its own descriptor and threads exclude each other as
+processes do; the kernel drops the lock when a holder dies, so a killed run never wedges the
+next one.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import DDError, Err
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created with its parents if missing)."""
+    path = Path(path)
+    try:
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise DDError(Err.IO_ERROR, {"reason": "lock_failed", "path": str(path), "error": str(exc)}, exc)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing the last descriptor releases the lock
