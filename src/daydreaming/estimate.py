@@ -165,8 +165,10 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import DDError
 
     parser = argparse.ArgumentParser(prog="daydreaming estimate", description=main.__doc__)
-    parser.add_argument("--configfile", default="config/config.yaml", help="the workflow's config (default: %(default)s)")
-    parser.add_argument("--data-root", default=None, help="default: the config's data_root, $DAYDREAMING_DATA_ROOT or data")
+    parser.add_argument("--configfile", default="config/config.yaml",
+                        help="the workflow's config (default: %(default)s)")
+    parser.add_argument("--data-root", default=None,
+                        help="default: the config's data_root, $DAYDREAMING_DATA_ROOT or data")
     parser.add_argument("--cohorts", nargs="+", default=None, help="default: the config's cohorts")
     parser.add_argument("--default-completion-tokens", type=int, default=DEFAULT_COMPLETION_TOKENS,
                         help="completion length for templates with no answer in the store yet (default: %(default)s)")
