@@ -33,7 +33,7 @@ from typing import Any
 
 from .errors import DDError, Err
 from .fsio import atomic_write_json
-from .locking import locked
+from .locking import locked, pid_alive
 from .paths import Paths
 
 LEDGER_DIR = ".ledger"
@@ -44,16 +44,6 @@ STALE_AFTER_S = 6 * 3600.0
 
 def ledger_dir(paths: Paths) -> Path:
     return paths.data_root / LEDGER_DIR
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _sum_costs(lines: bytes) -> float:
@@ -118,7 +108,7 @@ class Ledger:
         now = time.time()
         live = {}
         for rid, entry in held.items() if isinstance(held, dict) else ():
-            dead = entry.get("host") == self._host and not _pid_alive(int(entry.get("pid", 0)))
+            dead = entry.get("host") == self._host and not pid_alive(int(entry.get("pid", 0)))
             if not dead and now - float(entry.get("at", 0)) < STALE_AFTER_S:
                 live[rid] = entry
         return live

@@ -36,3 +36,15 @@ def locked(path: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the last descriptor releases the lock
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process of this host still exists: how stale reservations and locks are told
+    from live ones (a PID we may not signal belongs to a live process)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

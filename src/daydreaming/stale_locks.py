@@ -15,18 +15,9 @@ import socket
 from pathlib import Path
 
 from .fsio import atomic_write_json
+from .locking import pid_alive
 
 OWNER = "daydreaming-owner.json"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def clear_stale_locks(workdir: Path, *, claim: bool) -> list[str]:
@@ -41,7 +32,7 @@ def clear_stale_locks(workdir: Path, *, claim: bool) -> list[str]:
         except (OSError, ValueError):
             owner = {}
         same_host = owner.get("host") == socket.gethostname()
-        if same_host and isinstance(owner.get("pid"), int) and owner["pid"] != os.getpid() and not _alive(owner["pid"]):
+        if same_host and isinstance(owner.get("pid"), int) and owner["pid"] != os.getpid() and not pid_alive(owner["pid"]):
             for lock in locks:
                 lock.unlink(missing_ok=True)
                 removed.append(str(lock))
