@@ -34,16 +34,10 @@ from typing import Any
 from .errors import DDError, Err
 from .fsio import atomic_write_json
 from .locking import locked, pid_alive
-from .paths import Paths
 
-LEDGER_DIR = ".ledger"
 SPEND_FILE = "spend.jsonl"
 INFLIGHT_FILE = "inflight.json"
 STALE_AFTER_S = 6 * 3600.0
-
-
-def ledger_dir(paths: Paths) -> Path:
-    return paths.data_root / LEDGER_DIR
 
 
 def _sum_costs(lines: bytes) -> float:

@@ -23,17 +23,12 @@ from .errors import DDError
 from .fsio import atomic_write_json
 from .paths import PARSED_METADATA, Paths
 
-FAILURES_DIR = ".failures"
 EXAMPLES = 3
 RUN_STARTED = time.time()  # the Snakemake process imports this module when it loads the workflow
 
 
-def failures_dir(paths: Paths) -> Path:
-    return paths.data_root / FAILURES_DIR
-
-
 def record_path(paths: Paths, stage: str, phase: str, gen_id: str) -> Path:
-    return failures_dir(paths) / f"{stage}_{phase}" / f"{gen_id}.json"
+    return paths.failures_dir / f"{stage}_{phase}" / f"{gen_id}.json"
 
 
 def record_failure(paths: Paths, stage: str, phase: str, gen_id: str, exc: BaseException, log: str | None) -> None:
@@ -57,7 +52,7 @@ def clear_failure(paths: Paths, stage: str, phase: str, gen_id: str) -> None:
 
 
 def _records(paths: Paths, since: float) -> Iterable[dict[str, Any]]:
-    root = failures_dir(paths)
+    root = paths.failures_dir
     if not root.is_dir():
         return
     for path in sorted(root.glob("*/*.json")):
@@ -95,7 +90,7 @@ def summarize(paths: Paths, since: float = RUN_STARTED) -> dict[str, Any]:
             budget = {k: ctx.get(k) for k in ("max_cost_usd", "spent_usd", "ledger", "fix")}
     ordered = sorted(groups.values(), key=lambda g: (-g["count"], g["stage"], g["phase"]))
     return {"failed": sum(g["count"] for g in ordered), "groups": ordered, "budget": budget,
-            "records": str(failures_dir(paths))}
+            "records": str(paths.failures_dir)}
 
 
 def print_summary(summary: dict[str, Any], out: TextIO = sys.stderr) -> None:

@@ -109,6 +109,44 @@ class Paths:
             raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_gen_file", "name": name})
         return str(self.stage_dir(stage) / "{gen_id}" / name)
 
+    # --- bookkeeping under the data root (hidden: not part of the gens store contract) -------
+    # Everything a run keeps beside the store lives under the data root, so two checkouts (or
+    # working directories) that share a data root share it too.
+    @property
+    def ledger_dir(self) -> Path:
+        """The spend ledger and the budget's reservations (``daydreaming.budget``)."""
+        return self.data_root / ".ledger"
+
+    @property
+    def failures_dir(self) -> Path:
+        """One record per currently failing phase job (``daydreaming.failures``)."""
+        return self.data_root / ".failures"
+
+    def ratelimit_file(self, provider: str) -> Path:
+        """The next free request slot of a provider (``daydreaming.ratelimit``)."""
+        return self.data_root / ".ratelimit" / provider
+
+    @property
+    def journal_dir(self) -> Path:
+        """Answers received but not yet in the store (``daydreaming.journal``)."""
+        return self.data_root / ".journal"
+
+    def journal_entry(self, stage: str, gen_id: str) -> Path:
+        return self.journal_dir / require_stage(stage) / f"{require_gen_id(gen_id)}.json"
+
+    @property
+    def archive_dir(self) -> Path:
+        """Paid answers replaced by a forced regeneration, kept (``daydreaming.archive``)."""
+        return self.data_root / ".archive"
+
+    def archive_gen_dir(self, stage: str, gen_id: str) -> Path:
+        return self.archive_dir / require_stage(stage) / require_gen_id(gen_id)
+
+    @property
+    def run_lock_dir(self) -> Path:
+        """The data root's single-writer lock and its holder (``daydreaming.runlock``)."""
+        return self.data_root / ".lock"
+
     # --- cohorts ---------------------------------------------------------------------------
     @property
     def cohorts_dir(self) -> Path:

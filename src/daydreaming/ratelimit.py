@@ -16,14 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .locking import locked
-from .paths import Paths
-
-RATELIMIT_DIR = ".ratelimit"
-
-
-def ratelimit_path(paths: Paths, provider: str) -> Path:
-    return paths.data_root / RATELIMIT_DIR / provider
-
 
 class RateLimiter:
     """At most ``rpm`` request starts per minute for one provider (``acquire`` before each)."""

@@ -63,21 +63,21 @@ class Runtime:
     @cached_property
     def llm(self):
         from .llm import LLMClient, ProviderConfig
-        from .ratelimit import RateLimiter, ratelimit_path
+        from .ratelimit import RateLimiter
 
         configured = self.config.llm.providers
         providers = {name: ProviderConfig(**settings.client_settings()) for name, settings in configured.items()}
         throttles = {
-            name: RateLimiter(ratelimit_path(self.paths, name), settings.requests_per_minute).acquire
+            name: RateLimiter(self.paths.ratelimit_file(name), settings.requests_per_minute).acquire
             for name, settings in configured.items() if settings.requests_per_minute
         }
         return LLMClient(providers=providers, routes=self.routes, throttles=throttles)
 
     @cached_property
     def ledger(self):
-        from .budget import Ledger, ledger_dir
+        from .budget import Ledger
 
-        return Ledger(ledger_dir(self.paths), self.config.llm.max_cost_usd)
+        return Ledger(self.paths.ledger_dir, self.config.llm.max_cost_usd)
 
     def provider_of(self, call: Any) -> str | None:
         """The provider a ``plan.GenCall`` would call (None: a copy, or no such model)."""
