@@ -1,6 +1,6 @@
 # The same four rules for every stage (a job finds its stage and phase from its rule name): <stage>_metadata, <stage>_prompt, <stage>_raw, <stage>_parsed.
 # raw.txt lives alone with its metadata in <stage>_raw, so re-running a cheap phase can never
-# delete a paid answer (Snakemake deletes all outputs of a job before running it).
+# delete a paid answer (Snakemake deletes all other outputs of a job before running it).
 for stage in STAGES:
 
     rule:
@@ -32,8 +32,11 @@ for stage in STAGES:
         input:
             phase_inputs(stage, "raw"),
         output:
-            raw=gen_output(stage, "raw.txt"),
-            meta=gen_output(stage, "raw_metadata.json"),
+            # update(): Snakemake must not delete a paid answer before re-running its job (an
+            # interrupted run's jobs are re-run as incomplete); the job keeps an answer that
+            # still answers its prompt (daydreaming.answers) and archives one it replaces.
+            raw=update(gen_output(stage, "raw.txt")),
+            meta=update(gen_output(stage, "raw_metadata.json")),
         log:
             phase_log(stage, "raw"),
         resources:

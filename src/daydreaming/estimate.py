@@ -6,8 +6,8 @@ does not exist yet. A parent that has no answer yet stands in as text as long as
 template usually gets. Completion tokens are the average seen so far in the store for the
 generation's (stage, template), capped at ``max_tokens``, else a default. Tokens are estimated
 at ``CHARS_PER_TOKEN`` characters each (providers' tokenizers differ; this is a budget figure,
-not an invoice). The same estimate, with ``max_tokens`` as the completion, is what a call
-reserves against ``llm.max_cost_usd`` (``daydreaming.budget``).
+not an invoice). What a call reserves against ``llm.max_cost_usd`` is not an estimate but a
+bound: ``worst_case_usd`` (``daydreaming.budget``).
 """
 
 from __future__ import annotations
@@ -19,21 +19,29 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import paths as P
-from .plan import StorePlan
+from .plan import StorePlan, cohort_needs_compile
 from .runtime import Runtime
 from .stages import PARENT_STAGE, STAGES
 
 CHARS_PER_TOKEN = 4.0
 DEFAULT_COMPLETION_TOKENS = 1000
+CHAT_TEMPLATE_TOKENS = 16
 
 
 def tokens_of(text: str) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
+def most_prompt_tokens(prompt: str) -> int:
+    """An upper bound on what a provider counts for a prompt: no tokenizer makes more tokens
+    than UTF-8 bytes, plus a few for the chat template around the message."""
+    return len(prompt.encode("utf-8")) + CHAT_TEMPLATE_TOKENS
+
+
 def worst_case_usd(rt: Runtime, model_id: str, prompt: str, max_tokens: int) -> float | None:
-    """The most a call can cost: its prompt plus ``max_tokens`` of completion (None: no prices)."""
-    return rt.llm.route(model_id).cost_usd(tokens_of(prompt), max_tokens)
+    """The most a call can cost (None: no prices): what the budget reserves before it starts and
+    counts as spent when its process dies before the answer arrives."""
+    return rt.llm.route(model_id).cost_usd(most_prompt_tokens(prompt), max_tokens)
 
 
 @dataclass(frozen=True)
@@ -69,8 +77,9 @@ def completion_averages(paths: P.Paths) -> dict[tuple[str, str], float]:
 class Estimator:
     """Estimates for the pending calls of one plan (memoised per generation)."""
 
-    def __init__(self, rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS):
-        self.rt, self.plan, self.default = rt, plan, default_completion_tokens
+    def __init__(self, rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS,
+                 within: set[tuple[str, str]] | None = None):
+        self.rt, self.plan, self.default, self.within = rt, plan, default_completion_tokens, within
         self.averages = completion_averages(rt.paths)
         self._output: dict[tuple[str, str], int] = {}
 
@@ -102,7 +111,7 @@ class Estimator:
 
     def calls(self) -> list[CallEstimate]:
         out = []
-        for call in self.plan.pending_calls():
+        for call in self.plan.pending_calls(self.within):
             prompt_tokens = tokens_of(self.prompt(call.stage, call.gen_id))
             completion = self.expected_completion(call.stage, call.gen_id)
             route = self.rt.routes.get(call.model_id or "")  # None: not in llm_models.csv (the job will fail)
@@ -112,9 +121,10 @@ class Estimator:
         return out
 
 
-def report(rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS) -> dict[str, Any]:
+def report(rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS,
+           within: set[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Pending calls per (stage, model) with tokens and USD, plus the budget's state."""
-    calls = Estimator(rt, plan, default_completion_tokens).calls()
+    calls = Estimator(rt, plan, default_completion_tokens, within).calls()
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for c in calls:
         row = rows.setdefault((c.stage, c.model_id), {
@@ -173,7 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--default-completion-tokens", type=int, default=DEFAULT_COMPLETION_TOKENS,
                         help="completion length for templates with no answer in the store yet (default: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the full estimate (every call) as JSON")
+    parser.add_argument("--forcerun", "-R", nargs="+", action="extend", default=[], metavar="RULE",
+                        help="price a forced run, as snakemake --forcerun RULE... would make it")
+    parser.add_argument("targets", nargs="*", help="store files, as given to snakemake: only what they reach")
     args = parser.parse_args(argv)
+    # Like snakemake's, --forcerun swallows what follows it: take paths back as targets.
+    args.targets += [r for r in args.forcerun if "/" in r]
+    args.forcerun = [r for r in args.forcerun if "/" not in r]
     try:
         with open(args.configfile, encoding="utf-8") as handle:
             config = yaml.safe_load(handle) or {}
@@ -182,8 +198,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.cohorts is not None:
             config["cohorts"] = args.cohorts
         rt = Runtime.from_config(config)
-        plan = StorePlan.build(rt.paths, rt.config.cohorts, policy=rt.config.rerun_policy)
-        data = report(rt, plan, args.default_completion_tokens)
+        cohorts = rt.config.cohorts
+        plan = StorePlan.build(rt.paths, cohorts, policy=rt.config.rerun_policy, forced_rules=args.forcerun,
+                               preview=[c for c in cohorts if cohort_needs_compile(rt.paths, c)])
+        within = plan.reached_by(args.targets) if args.targets else None
+        data = report(rt, plan, args.default_completion_tokens, within)
     except OSError as exc:
         print(f"daydreaming estimate: {exc}", file=sys.stderr)
         return 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -53,6 +54,11 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def sha256_text(text: str) -> str:
+    """The digest recorded for prompts, answers and parsed texts (hex sha256 of the UTF-8)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def json_text(data: Any) -> str:

@@ -7,14 +7,15 @@ forced its rule), so these functions always produce; they never delete a paid an
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from . import catalogs, parsers
+from . import answers, catalogs, parsers
+from .answers import raw_record
 from .errors import DDError, Err
-from .estimate import worst_case_usd
-from .models import MainMetadata, ParsedMetadata, ParseError, RawMetadata, Usage
+from .fsio import sha256_text
+from .models import MainMetadata, ParsedMetadata, ParseError, RawMetadata
+from .repairs import regenerate_command
 from .paths import PARSED
 from .render import render_template
 from .runtime import Runtime
@@ -25,10 +26,6 @@ FAILED_PARSE_RECORD = ".parsed_metadata.failed.json"
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _metadata(rt: Runtime, stage: str, gen_id: str) -> MainMetadata:
@@ -74,7 +71,11 @@ def _draft_values(rt: Runtime, meta: MainMetadata) -> dict[str, Any]:
 def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None) -> str:
     """The stage input. ``parent_text(stage, gen_id)`` replaces reading the parent's parsed text
     (``daydreaming estimate`` renders prompts of children whose parent has no answer yet)."""
-    meta = _metadata(rt, stage, gen_id)
+    return _render(rt, _metadata(rt, stage, gen_id), parent_text)
+
+
+def _render(rt: Runtime, meta: MainMetadata, parent_text: ParentText | None = None) -> str:
+    stage = meta.stage
     if meta.mode == "copy":
         return _parent_text(rt, stage, meta, parent_text)
     if stage == "draft":
@@ -88,58 +89,36 @@ def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText |
 
 
 def run_prompt(rt: Runtime, stage: str, gen_id: str) -> None:
-    rt.store.write_prompt(stage, gen_id, build_prompt(rt, stage, gen_id))
-
-
-def _raw_metadata(rt: Runtime, stage: str, gen_id: str, meta: MainMetadata, text: str, **fields: Any) -> RawMetadata:
-    return RawMetadata(
-        function=f"{stage}_raw",
-        mode=meta.mode,
-        stage=stage,
-        gen_id=gen_id,
-        llm_model_id=meta.llm_model_id,
-        raw_length=len(text),
-        raw_lines=len(text.splitlines()),
-        raw_path=str(rt.paths.raw_path(stage, gen_id)),
-        raw_metadata_path=str(rt.paths.raw_metadata_path(stage, gen_id)),
-        created_at=_now(),
-        **fields,
-    )
+    meta = _metadata(rt, stage, gen_id)
+    prompt = _render(rt, meta)
+    _require_prompt(rt, stage, gen_id, meta, prompt)
+    rt.store.write_prompt(stage, gen_id, prompt)
 
 
 def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
     meta = _metadata(rt, stage, gen_id)
     prompt = rt.store.read_prompt(stage, gen_id)
+    _require_prompt(rt, stage, gen_id, meta, prompt)
     if meta.mode == "copy":
-        raw = _raw_metadata(rt, stage, gen_id, meta, prompt, finish_reason="copy", input_mode="copy",
-                            duration_s=0.0, prompt_sha256=_sha256(prompt))
+        raw = raw_record(rt, meta, prompt, finish_reason="copy", input_mode="copy", duration_s=0.0,
+                         prompt_sha256=sha256_text(prompt))
         rt.store.write_raw(stage, gen_id, prompt, raw)
         return
     if not meta.llm_model_id:
         raise DDError(Err.INVALID_CONFIG, {"reason": "missing_llm_model_id", "stage": stage, "gen_id": gen_id})
-    result = _paid_call(rt, stage, gen_id, meta.llm_model_id, prompt)
-    raw = _raw_metadata(
-        rt, stage, gen_id, meta, result.text,
-        provider=result.provider, model=result.model, duration_s=round(result.duration_s, 3),
-        finish_reason=result.finish_reason, truncated=result.truncated, usage=Usage(**result.usage),
-        cost_usd=result.cost_usd, request_id=result.request_id, attempts=result.attempts,
-        settings=rt.config.stage(stage).generation(), prompt_sha256=_sha256(prompt),
-    )
-    rt.store.write_raw(stage, gen_id, result.text, raw)
+    answers.obtain(rt, meta, answers.Request(stage, gen_id, meta.llm_model_id, prompt,
+                                             rt.config.stage(stage).generation()))
 
 
-def _paid_call(rt: Runtime, stage: str, gen_id: str, model_id: str, prompt: str):
-    """One LLM call inside a budget reservation; its cost goes to the ledger before raw.txt
-    is written, so a crash in between can only over-count money, never forget it."""
-    from .llm import GenerationSettings
-
-    settings = GenerationSettings(**rt.config.stage(stage).generation())
-    ctx = {"stage": stage, "gen_id": gen_id, "llm_model_id": model_id}
-    with rt.ledger.reservation(worst_case_usd(rt, model_id, prompt, settings.max_tokens), ctx):
-        result = rt.llm.generate(model_id, prompt, settings)
-        rt.ledger.record({**ctx, "provider": result.provider, "model": result.model, "cost_usd": result.cost_usd,
-                          "request_id": result.request_id, "usage": result.usage, "attempts": result.attempts})
-    return result
+def _require_prompt(rt: Runtime, stage: str, gen_id: str, meta: MainMetadata, prompt: str) -> None:
+    """An empty prompt is never sent (it would be paid for) nor copied (children would get nothing)."""
+    if not prompt.strip():
+        source = (f"the parsed.txt of {PARENT_STAGE[stage]} {meta.parent_gen_id}" if meta.mode == "copy"
+                  else str(rt.paths.template_file(stage, meta.template_id or "")))
+        raise DDError(Err.INVALID_CONFIG, {
+            "reason": "empty_prompt", "stage": stage, "gen_id": gen_id, "mode": meta.mode,
+            "template_id": meta.template_id, "path": str(rt.paths.prompt_path(stage, gen_id)), "source": source,
+            "fix": f"fix {source}, then run: {regenerate_command(rt.paths, stage, [gen_id], 'prompt')}"})
 
 
 def _parser_name(rt: Runtime, stage: str, meta: MainMetadata) -> tuple[str, dict[str, Any]]:
@@ -159,13 +138,17 @@ def _check_raw(rt: Runtime, stage: str, gen_id: str, raw_text: str, raw_meta: Ra
     if raw_meta.truncated:
         raise DDError(Err.INVALID_CONFIG, {"reason": "truncated_raw", "stage": stage, "gen_id": gen_id,
                                            "finish_reason": raw_meta.finish_reason,
-                                           "fix": f"raise stages.{stage}.max_tokens and run --forcerun {stage}_raw"})
+                                           "fix": f"raise stages.{stage}.max_tokens, then run: "
+                                                  f"{regenerate_command(rt.paths, stage, [gen_id])}"})
     min_lines = rt.config.stage(stage).min_lines
     if isinstance(min_lines, int) and min_lines > 0 and raw_meta.mode != "copy":
         observed = sum(1 for line in raw_text.splitlines() if line.strip())
         if observed < min_lines:
             raise DDError(Err.INVALID_CONFIG, {"reason": "min_lines_not_met", "stage": stage, "gen_id": gen_id,
-                                               "observed": observed, "required": min_lines})
+                                               "observed": observed, "required": min_lines,
+                                               "fix": f"lower stages.{stage}.min_lines and re-parse "
+                                                      f"({regenerate_command(rt.paths, stage, [gen_id], 'parsed')}), "
+                                                      f"or buy a new answer ({regenerate_command(rt.paths, stage, [gen_id])})"})
 
 
 def _preview(raw_text: str) -> str:
@@ -180,7 +163,7 @@ def run_parsed(rt: Runtime, stage: str, gen_id: str) -> None:
     parser_name, options = _parser_name(rt, stage, meta)
     record = dict(
         stage=stage, gen_id=gen_id, function=f"{stage}_parsed", parser_name=parser_name,
-        input_mode=raw_meta.input_mode, raw_sha256=_sha256(raw_text),
+        input_mode=raw_meta.input_mode, raw_sha256=sha256_text(raw_text),
         parsed_path=str(rt.paths.parsed_path(stage, gen_id)),
         parsed_metadata_path=str(rt.paths.parsed_metadata_path(stage, gen_id)), created_at=_now(),
     )

@@ -77,7 +77,19 @@ class Runtime:
     def ledger(self):
         from .budget import Ledger
 
-        return Ledger(self.paths.ledger_dir, self.config.llm.max_cost_usd)
+        return Ledger(self.paths.ledger_dir, self.config.llm.max_cost_usd, received=self._journaled_cost)
+
+    def _journaled_cost(self, stage: str | None, gen_id: str | None, reservation_id: str) -> dict[str, Any] | None:
+        """The cost of the answer a (dead) reservation received, if the journal has it."""
+        from . import journal
+
+        if not stage or not gen_id:
+            return None
+        entry = journal.pending(self.paths, stage, gen_id)
+        if entry is None or entry.reservation_id != reservation_id:
+            return None
+        raw = entry.raw_metadata
+        return {k: raw.get(k) for k in ("provider", "model", "cost_usd", "request_id", "usage")}
 
     def provider_of(self, call: Any) -> str | None:
         """The provider a ``plan.GenCall`` would call (None: a copy, or no such model)."""

@@ -15,13 +15,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from . import paths as P
+from .archive import archive_answer
 from .errors import DDError, Err, validate_model
 from .fsio import atomic_write_json, atomic_write_text, read_json
 from .models import MainMetadata, ParsedMetadata, RawMetadata
+from .repairs import regenerate_command
 
 M = TypeVar("M", bound=BaseModel)
 
-REPAIRS = ["delete the generation directory", "or force the stage: snakemake --forcerun {stage}_raw"]
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,8 @@ class GensDataLayer:
                     "artifact": "raw_metadata",
                     "reason": "raw_metadata_missing_for_existing_raw",
                     "path": str(self.paths.generation_dir(stage, gen_id)),
-                    "repairs": [r.format(stage=stage) for r in REPAIRS],
+                    "fix": "buy a new answer for this generation only (raw.txt is archived, not deleted): "
+                           + regenerate_command(self.paths, stage, [gen_id]),
                 },
             )
         return None
@@ -114,9 +116,25 @@ class GensDataLayer:
         return path
 
     def write_raw(self, stage: str, gen_id: str, text: str, meta: RawMetadata) -> None:
-        """Metadata first, then the answer: a crash in between leaves no ``raw.txt`` orphan."""
+        """Metadata first, then the answer: a crash in between leaves no ``raw.txt`` orphan.
+
+        A paid answer already there is moved to the archive first, never overwritten (a copy
+        costs nothing and is simply replaced). Not fsync'd: the journal holds the answer
+        durably until this returns (``daydreaming.journal``).
+        """
+        if self._holds_paid_answer(stage, gen_id):
+            archive_answer(self.paths, stage, gen_id, "replaced")
         atomic_write_json(self.paths.raw_metadata_path(stage, gen_id), meta.to_json_dict())
-        atomic_write_text(self.paths.raw_path(stage, gen_id), text, durable=True)
+        atomic_write_text(self.paths.raw_path(stage, gen_id), text)
+
+    def _holds_paid_answer(self, stage: str, gen_id: str) -> bool:
+        gen_dir = self.paths.generation_dir(stage, gen_id)
+        if not (gen_dir / P.RAW).is_file() and not (gen_dir / P.RAW_METADATA).is_file():
+            return False
+        try:
+            return read_json(self.paths.raw_metadata_path(stage, gen_id)).get("mode") != "copy"
+        except (DDError, AttributeError):
+            return True  # unreadable: keep it, whatever it was
 
     def write_parsed(self, stage: str, gen_id: str, text: str, meta: ParsedMetadata) -> None:
         atomic_write_text(self.paths.parsed_path(stage, gen_id), text)

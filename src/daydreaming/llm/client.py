@@ -156,17 +156,24 @@ class LLMClient:
         )
         return sdk, ((key,) if key else ())
 
-    def generate(self, model_id: str, prompt: str, settings: GenerationSettings) -> LLMResult:
+    def generate(self, model_id: str, prompt: str, settings: GenerationSettings, *,
+                 before_attempt: Callable[[], object] | None = None,
+                 on_failed_attempt: Callable[[dict[str, Any]], object] | None = None,
+                 generation: str | None = None) -> LLMResult:
         """One chat completion for ``prompt`` with retries; raises ``DDError`` on failure."""
         route = self.route(model_id)
         cfg = self._provider(route.provider)
         sdk, secrets = self._sdk_for(route.provider)
         request = _request_kwargs(route, prompt, settings)
+        if generation:
+            request["extra_headers"] = {"X-Daydreaming-Generation": generation}
         policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s)
         ctx = {"provider": route.provider, "model_id": model_id, "model": route.model}
         throttle = self._throttles.get(route.provider)
 
         def attempt() -> Any:
+            if before_attempt is not None:
+                before_attempt()
             if throttle is not None:
                 throttle()
             return _checked(sdk.chat.completions.create(**request))

@@ -115,9 +115,16 @@ class OfflineServer(ThreadingHTTPServer):
                 "max_in_flight": self._max_in_flight,
             }
 
-    def record(self, entry: dict[str, Any]) -> None:
+    def record(self, entry: dict[str, Any]) -> int:
+        """Log a request; returns its sequence number (1-based), which makes its answer's id unique."""
         with self._lock:
             self._requests.append(entry)
+            return len(self._requests)
+
+    def note(self, entry: dict[str, Any], **fields: Any) -> None:
+        """Add what became known after the request was logged (the answer's id, its delivery)."""
+        with self._lock:
+            entry.update(fields)
 
     def count_status(self, status: int | str) -> None:
         with self._lock:
@@ -180,7 +187,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(path, body, request, self.server.faults.take(_prompt_text(request)))
 
     def _answer(self, path: str, body: bytes, request: dict[str, Any], fault: Fault | None) -> None:
-        self.server.record(self._entry(path, request, fault))
+        entry = self._entry(path, request, fault)
+        seq = self.server.record(entry)
         self.server.wait(self.server.latency_s + (fault.latency_s if fault else 0.0))
         if fault is not None and fault.drop:
             self.server.count_status("dropped")
@@ -189,7 +197,14 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.status is not None:
             return self._fail(fault)
         status, payload = dispatch(self.command, path, body)
-        self._send(status, apply_to_payload(fault, payload) if status == 200 else payload)
+        if status == 200 and isinstance(payload.get("id"), str):
+            # The responder's id depends on the request only; a real provider's names one answer.
+            payload["id"] = f"{payload['id']}-{seq}"
+        payload = apply_to_payload(fault, payload) if status == 200 else payload
+        # An answer is generated (and billed) whether or not the client is still there to read it.
+        self.server.note(entry, response_id=payload.get("id"), usage=payload.get("usage"))
+        self._send(status, payload)
+        self.server.note(entry, delivered=True)
 
     def _fail(self, fault: Fault) -> None:
         status = fault.status or 500
@@ -205,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": path,
             "model": request.get("model"),
+            "generation": headers.get("x-daydreaming-generation"),
             "prompt": _prompt_text(request),
             "max_tokens": request.get("max_tokens"),
             "headers": {k: v for k, v in headers.items() if k not in SECRET_HEADERS},
