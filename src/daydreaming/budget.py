@@ -1,22 +1,30 @@
 """The spend ledger and the ``llm.max_cost_usd`` budget.
 
-Why a ledger and not the sum of ``raw_metadata.json`` costs: a forced stage overwrites the
-metadata of an answer that was paid for, so the store forgets money it spent. The ledger
-(``<data_root>/.ledger/spend.jsonl``) gets one JSON line per paid call, appended under a file
-lock with a single ``write`` and an fsync, and is never rewritten: it survives restarts and
-counts every run on this data root.
+Why a ledger and not the sum of ``raw_metadata.json`` costs: a forced stage replaces the
+metadata of an answer that was paid for, and a call killed in flight leaves no metadata at all,
+so the store forgets money it spent. The ledger (``<data_root>/.ledger/spend.jsonl``) gets one
+JSON line per paid call, appended under a file lock with a single ``write`` and an fsync, and
+is never rewritten: it survives restarts and counts every run on this data root. A line's
+``kind`` says what the money bought: ``answer`` (a received answer), ``lost_in_flight`` (a
+call whose process died before its answer arrived: counted at its worst case, since the
+provider may have billed it) or ``billable_failure`` (an attempt the provider may have billed
+without sending a usable answer).
 
 Why reservations: with 32 calls in flight, "spent so far" alone would let all of them start on
-the last dollar. Before a call starts it reserves its worst case (its prompt, estimated, plus
+the last dollar. Before a call's request is sent it reserves its worst case (prompt plus
 ``max_tokens`` of completion at the model's prices) in ``inflight.json``; the check
 ``spent + in flight + this call <= max_cost_usd`` and the reservation happen under the same
 lock, so they hold across job threads and processes. A call that does not fit beside the calls
-in flight waits for them; one that does not fit beside what is spent is refused. A reservation
-is released when the call ends (after its real cost is appended); one left by a killed process
-is dropped once its pid is gone (same host) or after ``STALE_AFTER_S`` (another host).
+in flight waits for them; one that does not fit beside what is spent is refused.
 
-A model without price columns reserves nothing; its provider-reported cost (OpenRouter's
-``usage.cost``) still counts once spent, and no call starts once spent reaches the budget.
+Why reservations are kept without a budget too, and how a crash is settled: a reservation is
+on disk before the request leaves, so a process that dies (SIGKILL, power cut, a cancelled
+SLURM job) leaves one behind. Whoever next touches the ledger settles it: if its answer was
+journaled (``daydreaming.journal``) the answer's real cost is recorded; if the ledger already
+has it, nothing; otherwise a ``lost_in_flight`` line at the worst case. So every paid call maps
+to an answer on disk or to an explicit "lost in flight" line, and the budget holds after a
+crash. A reservation is dead when its process is gone (same host: pid and process start time)
+or, on another host, after ``STALE_AFTER_S``.
 """
 
 from __future__ import annotations
@@ -26,126 +34,225 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import DDError, Err
 from .fsio import atomic_write_json
-from .locking import locked, pid_alive
+from .locking import locked, process_alive, process_token
 
 SPEND_FILE = "spend.jsonl"
 INFLIGHT_FILE = "inflight.json"
 STALE_AFTER_S = 6 * 3600.0
 
+# (stage, gen_id, reservation_id) -> the cost fields of the answer that reservation received
+# (from the journal), or None: how a dead reservation learns whether its answer arrived.
+Received = Callable[[str | None, str | None, str], dict[str, Any] | None]
 
-def _sum_costs(lines: bytes) -> float:
-    total = 0.0
-    for line in lines.splitlines():
-        try:
-            cost = json.loads(line).get("cost_usd")
-        except (ValueError, AttributeError):
-            continue
-        if isinstance(cost, (int, float)) and not isinstance(cost, bool):
-            total += float(cost)
-    return total
+
+def _cost(entry: dict[str, Any]) -> float:
+    cost = entry.get("cost_usd")
+    return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else 0.0
+
+
+@dataclass
+class Reservation:
+    """A call's place in the budget: its worst case, held from before the request to its end."""
+
+    ledger: "Ledger"
+    rid: str
+    usd: float | None
+    ctx: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 0
+
+    def before_attempt(self) -> None:
+        """Before a retry (not the first attempt, which the reservation itself admitted): its
+        worst case must fit again beside what failed attempts spent meanwhile."""
+        self.attempts += 1
+        if self.attempts > 1:
+            self.ledger.check_room(self)
+
+    def record(self, entry: dict[str, Any]) -> None:
+        """Append a paid call (or a billable failed attempt) made under this reservation."""
+        self.ledger.record({**self.ctx, **entry, "reservation_id": self.rid})
 
 
 class Ledger:
     """Spend so far, calls in flight, and the budget check; one per Runtime (shared by threads)."""
 
-    def __init__(self, root: Path, max_cost_usd: float | None = None) -> None:
+    def __init__(self, root: Path | str, max_cost_usd: float | None = None, received: Received | None = None) -> None:
         self.root = Path(root)
         self.max_cost_usd = max_cost_usd
+        self.received = received
         self.spend_path = self.root / SPEND_FILE
         self._inflight_path = self.root / INFLIGHT_FILE
         self._lock_path = self.root / "lock"
         self._host = socket.gethostname()
         self.poll_s = 0.2
-        self._offset = 0  # bytes of spend.jsonl already summed into _spent (only touched under the lock)
+        # Only touched under the lock: bytes of spend.jsonl already read, their sum, their ids.
+        self._offset = 0
         self._spent = 0.0
+        self._rids: set[str] = set()
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.root)!r}, max_cost_usd={self.max_cost_usd})"
 
     # --- reading ---------------------------------------------------------------------------
-    def spent_usd(self) -> float:
-        """Everything spent on this data root (reads the ledger; writes and locks nothing)."""
+    def lines(self) -> list[dict[str, Any]]:
+        """Every complete line of the ledger (a line cut short by a crash is left out)."""
         try:
             data = self.spend_path.read_bytes()
         except FileNotFoundError:
-            return 0.0
-        return _sum_costs(data[: data.rfind(b"\n") + 1])
+            return []
+        out = []
+        for line in data[: data.rfind(b"\n") + 1].splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                out.append(entry)
+        return out
+
+    def spent_usd(self) -> float:
+        """Everything spent on this data root (reads the ledger; writes and locks nothing)."""
+        return sum(_cost(entry) for entry in self.lines())
 
     def _read_spent(self) -> float:
         """Sum the lines appended since the last read (a run of 10,000 calls reads each once)."""
         try:
             with open(self.spend_path, "rb") as handle:
                 if os.fstat(handle.fileno()).st_size < self._offset:  # the ledger was moved aside
-                    self._offset, self._spent = 0, 0.0
+                    self._offset, self._spent, self._rids = 0, 0.0, set()
                 handle.seek(self._offset)
                 data = handle.read()
         except FileNotFoundError:
-            self._offset, self._spent = 0, 0.0
+            self._offset, self._spent, self._rids = 0, 0.0, set()
             return 0.0
         end = data.rfind(b"\n") + 1  # a line cut short by a crash is ignored until completed
-        self._spent += _sum_costs(data[:end])
+        for line in data[:end].splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                self._spent += _cost(entry)
+                if entry.get("reservation_id"):
+                    self._rids.add(str(entry["reservation_id"]))
         self._offset += end
         return self._spent
 
-    def _live_reservations(self) -> dict[str, dict[str, Any]]:
+    # --- reservations ----------------------------------------------------------------------
+    def _dead(self, entry: dict[str, Any], now: float) -> bool:
+        if entry.get("host") == self._host:
+            return not process_alive(int(entry.get("pid", 0)), entry.get("token"))
+        return now - float(entry.get("at", 0)) >= STALE_AFTER_S
+
+    def _held(self) -> dict[str, dict[str, Any]]:
+        """The live reservations; dead ones are settled into the ledger on the way (under the lock)."""
         try:
             held = json.loads(self._inflight_path.read_text())
         except (FileNotFoundError, ValueError):
             return {}
+        if not isinstance(held, dict):
+            return {}
         now = time.time()
-        live = {}
-        for rid, entry in held.items() if isinstance(held, dict) else ():
-            dead = entry.get("host") == self._host and not pid_alive(int(entry.get("pid", 0)))
-            if not dead and now - float(entry.get("at", 0)) < STALE_AFTER_S:
-                live[rid] = entry
-        return live
+        dead = {rid: entry for rid, entry in held.items() if self._dead(entry, now)}
+        if dead:
+            self._read_spent()
+            for rid, entry in dead.items():
+                self._settle_dead(rid, entry)
+                del held[rid]
+            atomic_write_json(self._inflight_path, held)
+        return held
 
-    # --- the budget ------------------------------------------------------------------------
+    def _settle_dead(self, rid: str, entry: dict[str, Any]) -> None:
+        if rid in self._rids:
+            return  # its cost was recorded before its process died
+        ctx = {k: entry.get(k) for k in ("stage", "gen_id", "llm_model_id")}
+        got = self.received(ctx["stage"], ctx["gen_id"], rid) if self.received else None
+        if got is not None:
+            line = {**ctx, **got, "kind": "answer", "settled": "journal"}
+        else:
+            line = {**ctx, "kind": "lost_in_flight", "cost_usd": entry.get("usd"), "pid": entry.get("pid"),
+                    "host": entry.get("host"), "reserved_at": entry.get("at")}
+        self._append({**line, "reservation_id": rid})
+
+    def settle(self) -> int:
+        """Settle every dead reservation now (the start of a run); returns how many are live."""
+        with locked(self._lock_path):
+            return len(self._held())
+
+    def reserved_usd(self) -> float:
+        """The worst cases of the calls in flight (the ``status`` view; settles dead ones)."""
+        with locked(self._lock_path):
+            return sum(float(e.get("usd") or 0.0) for e in self._held().values())
+
     @contextmanager
-    def reservation(self, usd: float | None, ctx: dict[str, Any]) -> Iterator[None]:
-        """Hold ``usd`` (a call's worst case) while the call runs; refuse it past the budget.
+    def reservation(self, usd: float | None, ctx: dict[str, Any]) -> Iterator[Reservation]:
+        """Hold a call's worst case ``usd`` from before its request until it ends.
 
-        Without a budget this costs nothing. Raises ``INVALID_CONFIG reason=budget_exhausted``
-        before the call starts.
+        Refuses with ``INVALID_CONFIG reason=budget_exhausted`` (before the call starts) when
+        the budget has no room for it; waits while calls in flight hold the room it needs.
         """
-        if self.max_cost_usd is None:
-            yield
-            return
-        rid = self._reserve(max(usd or 0.0, 0.0), ctx)
+        reservation = Reservation(self, uuid.uuid4().hex, usd, dict(ctx))
+        self._reserve(reservation)
         try:
-            yield
+            yield reservation
         finally:
-            self._release(rid)
+            self._release(reservation.rid)
 
-    def _reserve(self, usd: float, ctx: dict[str, Any]) -> str:
-        """Reserve, or wait while calls in flight hold what this one needs (their real cost is
-        usually far below their worst case); refuse once spent alone leaves no room."""
-        limit = float(self.max_cost_usd or 0.0)
+    def _fits(self, spent: float, in_flight: float, usd: float) -> bool | None:
+        """True: fits now; False: wait for calls in flight; None: never fits (refuse)."""
+        if self.max_cost_usd is None:
+            return True
+        limit = float(self.max_cost_usd)
+        if spent >= limit or spent + usd > limit:
+            return None
+        return spent + in_flight + usd <= limit
+
+    def _reserve(self, reservation: Reservation) -> None:
+        usd = max(reservation.usd or 0.0, 0.0)
         while True:
             with locked(self._lock_path):
+                held = self._held()  # first: settling dead reservations adds to what is spent
                 spent = self._read_spent()
-                held = self._live_reservations()
-                in_flight = sum(float(e.get("usd", 0.0)) for e in held.values())
-                if spent >= limit or spent + usd > limit:
-                    raise self.exhausted(spent, in_flight, usd, ctx)
-                if spent + in_flight + usd <= limit:
-                    rid = uuid.uuid4().hex
-                    held[rid] = {"usd": usd, "pid": os.getpid(), "host": self._host, "at": time.time(),
-                                 "stage": ctx.get("stage"), "gen_id": ctx.get("gen_id")}
+                in_flight = sum(float(e.get("usd") or 0.0) for e in held.values())
+                fits = self._fits(spent, in_flight, usd)
+                if fits is None:
+                    raise self.exhausted(spent, in_flight, usd, reservation.ctx)
+                if fits:
+                    held[reservation.rid] = {
+                        "usd": reservation.usd, "pid": os.getpid(), "token": process_token(os.getpid()),
+                        "host": self._host, "at": time.time(), **reservation.ctx}
                     atomic_write_json(self._inflight_path, held)
-                    return rid
+                    return
+            time.sleep(self.poll_s)
+
+    def check_room(self, reservation: Reservation) -> None:
+        """Before another attempt of a held reservation: what its failed attempts spent is now in
+        the ledger, so its worst case must fit again beside what is spent and the other calls
+        in flight (wait for them; refuse once spent alone leaves no room)."""
+        if self.max_cost_usd is None:
+            return
+        usd = max(reservation.usd or 0.0, 0.0)
+        while True:
+            with locked(self._lock_path):
+                others = sum(float(e.get("usd") or 0.0) for rid, e in self._held().items() if rid != reservation.rid)
+                spent = self._read_spent()
+                fits = self._fits(spent, others, usd)
+                if fits is None:
+                    raise self.exhausted(spent, others, usd, reservation.ctx)
+                if fits:
+                    return
             time.sleep(self.poll_s)
 
     def _release(self, rid: str) -> None:
         with locked(self._lock_path):
-            held = self._live_reservations()
+            held = self._held()
             held.pop(rid, None)
             atomic_write_json(self._inflight_path, held)
 
@@ -158,27 +265,50 @@ class Ledger:
         })
 
     def check_not_exhausted(self, ctx: dict[str, Any]) -> None:
-        """Before any job: refuse a run with pending calls once the budget is spent."""
+        """Before any job: refuse a run with pending calls once the budget is spent (dead
+        reservations of a crashed run count, at their worst case)."""
         if self.max_cost_usd is None:
             return
-        spent = self.spent_usd()
+        with locked(self._lock_path):
+            self._held()
+            spent = self._read_spent()
         if spent >= self.max_cost_usd:
             raise self.exhausted(spent, 0.0, 0.0, ctx)
 
     # --- writing ---------------------------------------------------------------------------
     def record(self, entry: dict[str, Any]) -> None:
         """Append one paid call (no secrets: ids, model, usage, cost) as one JSON line."""
-        line = json.dumps({"at": round(time.time(), 3), **entry}, sort_keys=True, default=str) + "\n"
         with locked(self._lock_path):
+            self._append(entry)
+
+    def record_once(self, entry: dict[str, Any]) -> bool:
+        """Append ``entry`` unless a line with its ``reservation_id`` exists (adopting a journaled
+        answer whose process died before recording it); True when appended."""
+        with locked(self._lock_path):
+            self._read_spent()
+            if entry.get("reservation_id") in self._rids:
+                return False
+            self._append(entry)
+            return True
+
+    def _append(self, entry: dict[str, Any]) -> None:
+        line = json.dumps({"at": round(time.time(), 3), "kind": "answer", **entry}, sort_keys=True, default=str) + "\n"
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.spend_path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o666)
-            try:
-                size = os.fstat(fd).st_size
-                if size and os.pread(fd, 1, size - 1) != b"\n":
-                    line = "\n" + line  # a crash cut the previous line short: do not glue onto it
-                os.write(fd, line.encode())
-                os.fsync(fd)
-            except OSError as exc:
-                raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(self.spend_path),
-                                             "error": str(exc)}, exc)
-            finally:
-                os.close(fd)
+        except OSError as exc:
+            raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(self.spend_path),
+                                         "error": str(exc)}, exc) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = "\n" + line  # a crash cut the previous line short: do not glue onto it
+            os.write(fd, line.encode())
+            os.fsync(fd)
+        except OSError as exc:
+            raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(self.spend_path),
+                                         "error": str(exc)}, exc) from None
+        finally:
+            os.close(fd)
+        if entry.get("reservation_id"):
+            self._rids.add(str(entry["reservation_id"]))

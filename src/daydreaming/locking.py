@@ -48,3 +48,21 @@ def pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def process_token(pid: int) -> str | None:
+    """What tells a process from a later one that reuses its pid: its start time since boot
+    (``/proc/<pid>/stat``, field 22); None where /proc is not available."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses: count fields after its end.
+    return stat[stat.rfind(")") + 2:].split()[19]
+
+
+def process_alive(pid: int, token: str | None = None) -> bool:
+    """Whether the process that recorded ``(pid, token)`` still runs on this host."""
+    if pid <= 0 or not pid_alive(pid):
+        return False
+    return token is None or process_token(pid) in (None, token)

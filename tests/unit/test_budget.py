@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -38,10 +39,13 @@ def test_spend_survives_a_restart_and_a_cut_line(tmp_path):
     assert ledger.spent_usd() == pytest.approx(0.75) == Ledger(tmp_path).spent_usd()
 
 
-def test_without_a_budget_nothing_is_reserved(tmp_path):
-    with Ledger(tmp_path, None).reservation(1e9, {}):
-        pass
-    assert not (tmp_path / "inflight.json").exists()
+def test_without_a_budget_calls_never_wait_and_their_reservations_are_released(tmp_path):
+    ledger = Ledger(tmp_path, None)
+    with ledger.reservation(1e9, {"gen_id": "a"}):
+        with ledger.reservation(1e9, {"gen_id": "b"}):  # no budget: no limit
+            held = json.loads((tmp_path / "inflight.json").read_text())
+            assert sorted(e["gen_id"] for e in held.values()) == ["a", "b"]  # on disk while in flight
+    assert json.loads((tmp_path / "inflight.json").read_text()) == {}
 
 
 def test_refused_once_spent_leaves_no_room(tmp_path):
@@ -99,12 +103,69 @@ def test_reservation_holds_across_processes_and_dies_with_its_process(tmp_path):
             with ledger.reservation(0.5, {}):
                 got.set()
 
+        refused = []
+
+        def call() -> None:
+            try:
+                with ledger.reservation(0.5, {}):
+                    got.set()
+            except DDError as err:
+                refused.append(err)
+
         thread = threading.Thread(target=call)
         thread.start()
         assert not got.wait(0.4)  # 0.7 held by the other process
-        holder.send_signal(signal.SIGKILL)  # a killed run's reservation must not block forever
+        holder.send_signal(signal.SIGKILL)  # its call may have been billed: counted, at its worst case
         holder.wait(5)
-        assert got.wait(5)
         thread.join(5)
     finally:
         holder.kill()
+    assert not got.is_set() and refused and refused[0].ctx["reason"] == "budget_exhausted"
+    (lost,) = ledger.lines()
+    assert (lost["kind"], lost["cost_usd"], lost["gen_id"]) == ("lost_in_flight", 0.7, "d_other")
+    assert ledger.spent_usd() == pytest.approx(0.7)
+
+
+def _dead_reservation(tmp_path, rid: str, usd: float) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    (tmp_path / "inflight.json").write_text(json.dumps({rid: {
+        "usd": usd, "pid": proc.pid, "host": socket.gethostname(), "at": time.time(),
+        "stage": "draft", "gen_id": "d_1", "llm_model_id": "m"}}))
+
+
+def test_a_dead_reservation_whose_answer_was_journaled_is_settled_at_its_real_cost(tmp_path):
+    asked = []
+
+    def received(stage, gen_id, rid):
+        asked.append((stage, gen_id, rid))
+        return {"cost_usd": 0.01, "request_id": "req-1"}
+
+    _dead_reservation(tmp_path, "r1", 0.5)
+    ledger = Ledger(tmp_path, 1.0, received=received)
+    assert ledger.settle() == 0
+    assert asked == [("draft", "d_1", "r1")]
+    (line,) = ledger.lines()
+    assert (line["kind"], line["cost_usd"], line["request_id"], line["reservation_id"]) == ("answer", 0.01, "req-1", "r1")
+    assert ledger.settle() == 0 and len(ledger.lines()) == 1  # settled once
+
+
+def test_a_dead_reservation_already_in_the_ledger_adds_nothing(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    ledger.record({"cost_usd": 0.02, "reservation_id": "r1"})
+    _dead_reservation(tmp_path, "r1", 0.5)
+    ledger.settle()
+    assert [x["cost_usd"] for x in ledger.lines()] == [0.02]
+    assert not ledger.record_once({"cost_usd": 0.02, "reservation_id": "r1"})
+    assert ledger.record_once({"cost_usd": 0.03, "reservation_id": "r2"})
+    assert ledger.spent_usd() == pytest.approx(0.05)
+
+
+def test_a_retry_needs_room_again_after_a_billable_failed_attempt(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    with ledger.reservation(0.6, {"gen_id": "a"}) as held:
+        held.before_attempt()  # the first attempt: admitted by the reservation itself
+        held.record({"kind": "billable_failure", "cost_usd": 0.6})
+        with pytest.raises(DDError) as info:
+            held.before_attempt()  # 0.6 spent + 0.6 worst case > 1.0
+    assert info.value.ctx["reason"] == "budget_exhausted" and info.value.ctx["spent_usd"] == pytest.approx(0.6)
