@@ -14,7 +14,6 @@ report: "report/workflow.rst"
 
 
 include: "rules/common.smk"
-include: "rules/cohort.smk"
 include: "rules/generation.smk"
 include: "rules/report.smk"
 
@@ -25,9 +24,13 @@ rule all:
         all_targets,
 
 
+onstart:
+    startup.on_start(workflow, config)
+
+
 onsuccess:
-    finish_run(failed=False)
+    startup.on_finish(config, failed=False)
 
 
 onerror:
-    finish_run(failed=True)
+    startup.on_finish(config, failed=True)

@@ -1,11 +1,8 @@
 # Input functions and target lists. All logic lives in the daydreaming package; this file
 # only connects Snakemake's wildcards and settings to it.
-from pathlib import Path
-
-from daydreaming import jobs
-from daydreaming.stale_locks import clear_stale_locks
-from daydreaming.paths import GEN_FILES, Paths
-from daydreaming.plan import StorePlan, check_rerun_triggers, cohort_needs_compile
+from daydreaming import jobs, startup
+from daydreaming.paths import Paths
+from daydreaming.plan import StorePlan
 from daydreaming.stages import GEN_ID_PATTERN, STAGES
 
 PATHS = Paths.from_str(config.get("data_root"))
@@ -18,44 +15,17 @@ wildcard_constraints:
     cohort=r"[A-Za-z0-9][A-Za-z0-9_.-]*",
 
 
-_PLAN = {}
+def current_plan():
+    """The StorePlan of this run; the first call does the start-up work (daydreaming.startup:
+    data-root lock, cohort compile, crash recovery, checks), before any job exists."""
+    return startup.run_plan(workflow, config)
 
 
-def current_plan(fresh=False):
-    """The StorePlan of this DAG build; rebuilt when rule all is (re-)evaluated after a checkpoint."""
-    if fresh or "plan" not in _PLAN:
-        settings = workflow.dag_settings
-        _PLAN["plan"] = StorePlan.build(
-            PATHS,
-            COHORTS,
-            policy=config.get("rerun_policy", "seed"),
-            forced_rules=[r for r in (settings.forcerun if settings else ()) if isinstance(r, str)],
-            forceall=bool(settings and settings.forceall),
-        )
-    return _PLAN["plan"]
-
-
+@startup.guarded
 def all_targets(wildcards):
-    # Only a cohort whose membership must be (re)compiled goes through the checkpoint: a
-    # checkpoint in the DAG makes Snakemake build the whole DAG a second time.
-    check_rerun_triggers(t.name for t in workflow.dag_settings.rerun_triggers)
-    clear_stale_locks(Path.cwd(), claim=not workflow.dryrun)
-    forced = "cohort_membership" in (workflow.dag_settings.forcerun or ())
-    for cohort in COHORTS:
-        if forced or cohort_needs_compile(PATHS, cohort):
-            checkpoints.cohort_membership.get(cohort=cohort)
-    plan = current_plan(fresh=True)
-    targets = plan.targets()
-    # Missing API key or spent budget: stop here, before any job starts.
-    jobs.preflight(config, plan, dryrun=workflow.dryrun or workflow.touch)
+    targets = current_plan().targets()
     # With nothing to do, name the memberships so `rule all` is not an always-run job.
     return (targets or [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()  # rules/report.smk
-
-
-def cohort_spec_inputs(wildcards):
-    """A cohort recompiles when its spec changes; a hand-made membership needs no spec."""
-    spec_dir = PATHS.cohort_spec_dir(wildcards.cohort)
-    return sorted(str(p) for p in spec_dir.rglob("*") if p.is_file()) if spec_dir.is_dir() else []
 
 
 # Concurrent calls per provider across all jobs: each <stage>_raw job holds 1 of
@@ -68,10 +38,21 @@ def llm_resources(stage):
     return jobs.llm_resources(config, current_plan, stage)
 
 
+# What each phase job declares as input: StorePlan decides, from the store, which upstream
+# edges exist (the rerun policy lives there).
+PHASE_INPUTS = {
+    "prompt": StorePlan.prompt_inputs,
+    "raw": StorePlan.raw_inputs,
+    "parsed": StorePlan.parsed_inputs,
+}
+
+
 def phase_inputs(stage, phase):
+    declared = PHASE_INPUTS[phase]
+
+    @startup.guarded
     def inputs(wildcards):
-        plan = current_plan()
-        return getattr(plan, f"{phase}_inputs")(stage, wildcards.gen_id)
+        return declared(current_plan(), stage, wildcards.gen_id)
 
     return inputs
 
@@ -82,7 +63,3 @@ def gen_output(stage, name):
 
 def phase_log(stage, phase):
     return f"{LOGS}/{stage}_{phase}/{{gen_id}}.log"
-
-
-def finish_run(failed):
-    jobs.finish(config, failed)

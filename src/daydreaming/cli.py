@@ -17,10 +17,13 @@ EXIT_ERROR = 2
 
 
 def _compile(args: argparse.Namespace) -> int:
+    from . import runlock
     from .cohort.compile import compile_cohort
     from .paths import Paths
 
-    counts = compile_cohort(Paths.from_str(args.data_root), args.cohort_id, seed=args.seed)
+    paths = Paths.from_str(args.data_root)
+    runlock.acquire(paths)  # a compile writes the store: not while a run does
+    counts = compile_cohort(paths, args.cohort_id, seed=args.seed)
     print(json.dumps(counts))
     return 0
 

@@ -54,6 +54,8 @@ class LLMSettings(BaseModel):
     model_providers: dict[str, str] = Field(default_factory=dict)
     # No new call starts once spent (the ledger) + in flight + this call's worst case would pass it.
     max_cost_usd: float | None = Field(None, ge=0)
+    # No call starts when the data root's file system has less free space (its answer must fit).
+    min_free_disk_mb: int = Field(100, ge=0)
 
 
 def _default_stages() -> dict[str, StageSettings]:

@@ -21,6 +21,7 @@ class Err(Enum):
     IO_ERROR = auto()
     PARSER_FAILURE = auto()
     UNKNOWN = auto()
+    BUSY = auto()  # another run holds what this one needs (the data root's writer lock)
 
 
 class DDError(Exception):

@@ -7,7 +7,6 @@ resolves the shared Runtime and writes its own log file (stderr is shared by all
 from __future__ import annotations
 
 import re
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from . import failures
 from .errors import DDError, Err
 from .membership import cohort_members, metadata_from_row
-from .phases import PHASES, promote_parse_failures
+from .phases import PHASES
 from .plan import StorePlan
 from .runtime import Runtime
 from .stages import require_stage
@@ -59,25 +58,7 @@ def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None
     failures.clear_failure(rt.paths, stage, phase_name, gen_id)
 
 
-# --- before any job: credentials, budget, concurrency caps ----------------------------------
-def preflight(config: dict[str, Any], plan: StorePlan, dryrun: bool = False) -> None:
-    """Refuse a run before any job starts when a pending LLM call could not be made: a
-    provider it needs has no key (only providers that pending calls use), or the budget is
-    already spent. A dry run prints the error as a warning instead: it calls nothing.
-    """
-    rt = Runtime.from_config(config)
-    calls = plan.pending_calls()
-    if not calls:
-        return
-    try:
-        rt.llm.require_credentials(sorted({p for p in map(rt.provider_of, calls) if p}))
-        rt.ledger.check_not_exhausted({"pending_calls": len(calls)})
-    except DDError as err:
-        if not dryrun:
-            raise
-        print(f"daydreaming: a real run would stop before any job: {err}", file=sys.stderr)
-
-
+# --- concurrency caps ----------------------------------------------------------------------
 def resource_name(provider: str) -> str:
     """``llm_<provider>``: the Snakemake resource that caps a provider's concurrent calls."""
     return "llm_" + re.sub(r"\W", "_", provider)
@@ -115,19 +96,3 @@ def seed_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | Non
         raise DDError(Err.INVALID_MEMBERSHIP, {"reason": "not_a_member", "stage": stage, "gen_id": gen_id})
 
     _logged(log, f"{stage}_metadata {gen_id}", seed)
-
-
-def compile_cohort(config: dict[str, Any], cohort_id: str, log: str | None = None) -> None:
-    from .cohort.compile import compile_cohort as compile_
-
-    rt = Runtime.from_config(config)
-    counts = _logged(log, f"cohort {cohort_id}", lambda: compile_(rt.paths, cohort_id))
-    _log(log, f"compiled {counts}")
-
-
-def finish(config: dict[str, Any], failed: bool) -> None:
-    """Run once at the end of a run: park parse-failure records where users look for them,
-    then summarise this run's failed jobs (per stage, phase and reason; where to look)."""
-    rt = Runtime.from_config(config)
-    promote_parse_failures(rt)
-    failures.print_summary(failures.summarize(rt.paths))

@@ -55,9 +55,14 @@ def read_membership(path: Path) -> list[Member]:
 
 def cohort_members(paths: Paths, cohorts: Iterable[str]) -> list[Member]:
     """Members of several cohorts, each generation once (a shared gen_id is produced once)."""
+    return merge_members(read_membership(paths.membership_csv(cohort)) for cohort in cohorts)
+
+
+def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
+    """Several cohorts' members as one list: each generation once, parents' stages first."""
     seen: dict[tuple[str, str], Member] = {}
-    for cohort in cohorts:
-        for member in read_membership(paths.membership_csv(cohort)):
+    for members in groups:
+        for member in members:
             seen.setdefault((member.stage, member.gen_id), member)
     order = {stage: i for i, stage in enumerate(STAGES)}
     return sorted(seen.values(), key=lambda m: order[m.stage])

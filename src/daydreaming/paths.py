@@ -103,6 +103,17 @@ class Paths:
     def parsed_metadata_path(self, stage: str, gen_id: str) -> Path:
         return self.gen_file(stage, gen_id, PARSED_METADATA)
 
+    def parse_gen_file(self, path: str | os.PathLike) -> tuple[str, str, str] | None:
+        """``(stage, gen_id, file name)`` of a store file path (as a user types a target), else None."""
+        target = Path(os.path.abspath(path))
+        try:
+            parts = target.relative_to(os.path.abspath(self.gens_root)).parts
+        except ValueError:
+            return None
+        if len(parts) != 3 or parts[0] not in STAGES or parts[2] not in GEN_FILES:
+            return None
+        return parts[0], parts[1], parts[2]
+
     def gen_pattern(self, stage: str, name: str) -> str:
         """A Snakemake output pattern with a ``{gen_id}`` wildcard for one stage's file."""
         if name not in GEN_FILES:

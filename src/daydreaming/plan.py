@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from . import paths as P
 from .errors import DDError, Err
-from .membership import Member, cohort_members
+from .membership import Member, merge_members, read_membership
 from .paths import Paths
+from .repairs import regenerate_command
 from .stages import PARENT_STAGE
 from .store import GensDataLayer
 
@@ -42,14 +43,25 @@ class StorePlan:
     policy: str = "seed"
     forced_rules: frozenset[str] = frozenset()
     forceall: bool = False
+    # Generations a cohort compile would create: their metadata.json counts as written.
+    unwritten: frozenset[tuple[str, str]] = frozenset()
     _present: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
     _calls: dict[tuple[str, str], GenCall] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
-              forced_rules: Iterable[str] = (), forceall: bool = False) -> "StorePlan":
-        plan = cls(paths, cohort_members(paths, cohorts), policy, frozenset(forced_rules), forceall)
+              forced_rules: Iterable[str] = (), forceall: bool = False, *,
+              preview: Iterable[str] = ()) -> "StorePlan":
+        """The plan of the given cohorts. Cohorts in ``preview`` are designed from their spec in
+        memory (nothing is written): what a run would do once it has compiled them."""
+        from .cohort.compile import design_cohort, members_of
+
+        cohorts, preview = list(cohorts), set(preview)
+        designed = {c: members_of(design_cohort(paths, c)[1]) for c in cohorts if c in preview}
+        groups = [designed[c] if c in designed else read_membership(paths.membership_csv(c)) for c in cohorts]
+        unwritten = frozenset((m.stage, m.gen_id) for group in designed.values() for m in group)
+        plan = cls(paths, merge_members(groups), policy, frozenset(forced_rules), forceall, unwritten)
         plan._by_key = {(m.stage, m.gen_id): m for m in plan.members}
         return plan
 
@@ -62,7 +74,10 @@ class StorePlan:
         key = (stage, gen_id)
         found = self._present.get(key)
         if found is None:
-            found = self._present[key] = self.store.present(stage, gen_id)
+            found = self.store.present(stage, gen_id)
+            if key in self.unwritten:
+                found = found | {P.METADATA}
+            self._present[key] = found
         return found
 
     def forced(self, stage: str, *phases: str) -> bool:
@@ -92,6 +107,12 @@ class StorePlan:
             first = broken[0]
             first.ctx["count"] = len(broken)
             first.ctx["paths"] = [e.ctx["path"] for e in broken[:MAX_LISTED]]
+            by_stage: dict[str, list[str]] = {}
+            for err in broken:
+                by_stage.setdefault(err.ctx["stage"], []).append(err.ctx["gen_id"])
+            first.ctx["fix"] = ("buy new answers for exactly these generations (their raw.txt is archived, "
+                                "not deleted): " + " ; ".join(regenerate_command(self.paths, stage, sorted(ids))
+                                                              for stage, ids in by_stage.items()))
             raise first
 
     def targets(self) -> list[str]:
@@ -184,16 +205,20 @@ class StorePlan:
             self._calls[key] = found
         return found
 
-    def pending_calls(self) -> list[GenCall]:
+    def pending_calls(self, within: set[tuple[str, str]] | None = None) -> list[GenCall]:
         """The LLM calls this run would make: generations whose ``<stage>_raw`` job will run.
 
         Exact under the seed policy (a missing answer or a forced stage); under ``make`` a
         generation whose parent's answer is regenerated counts too (an upper bound: a
-        byte-identical new parent does not cascade). ``--until``/``--omit-from`` are ignored.
+        byte-identical new parent does not cascade). ``within`` restricts it to the
+        generations a run with file targets reaches (``reached_by``); ``--until``/``--omit-from``
+        are ignored.
         """
         pending: set[tuple[str, str]] = set()
         calls = []
         for m in self.members:  # parents first (members are sorted by stage)
+            if within is not None and (m.stage, m.gen_id) not in within:
+                continue
             have = self.present(m.stage, m.gen_id)
             runs = self.forced(m.stage, "prompt", "raw") or P.RAW not in have or P.RAW_METADATA not in have
             parent_stage = PARENT_STAGE[m.stage]
@@ -205,6 +230,24 @@ class StorePlan:
                 if call.mode == "llm":
                     calls.append(call)
         return calls
+
+    def reached_by(self, targets: Iterable[str]) -> set[tuple[str, str]]:
+        """The generations whose jobs a run with these file targets has in its DAG: each
+        target's generation, then whatever the declared inputs (``*_inputs``) lead to."""
+        phase_of = {P.PROMPT: self.prompt_inputs, P.RAW: self.raw_inputs, P.RAW_METADATA: self.raw_inputs,
+                    P.PARSED: self.parsed_inputs, P.PARSED_METADATA: self.parsed_inputs}
+        todo, seen, reached = list(targets), set(), set()
+        while todo:
+            path = todo.pop()
+            found = self.paths.parse_gen_file(path)
+            if found is None or path in seen:
+                continue
+            seen.add(path)
+            stage, gen_id, name = found
+            reached.add((stage, gen_id))
+            if name in phase_of:
+                todo.extend(phase_of[name](stage, gen_id))
+        return reached
 
     def member(self, stage: str, gen_id: str) -> Member:
         member = self._by_key.get((stage, gen_id))

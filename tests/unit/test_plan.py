@@ -15,6 +15,7 @@ from daydreaming import paths as P
 from daydreaming.errors import DDError, Err
 from daydreaming.membership import MEMBERSHIP_COLUMNS
 from daydreaming.paths import Paths
+from daydreaming.repairs import regenerate_command
 from daydreaming.plan import StorePlan
 
 ALL = (P.METADATA, P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA)
@@ -220,7 +221,7 @@ def test_raw_without_metadata_stops_targets(paths: Paths) -> None:
     assert err.ctx["stage"] == "essay"
     assert err.ctx["count"] == 2
     assert sorted(err.ctx["paths"]) == sorted(str(paths.generation_dir("essay", g)) for g in ids)
-    assert err.ctx["repairs"]
+    assert err.ctx["fix"].endswith(regenerate_command(paths, "essay", sorted(ids)))  # exactly the broken ones
     for gen_id in ids:  # nothing was touched
         assert paths.raw_path("essay", gen_id).exists()
 

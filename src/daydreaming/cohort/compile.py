@@ -79,8 +79,12 @@ def _membership_csv(rows: list[D.MembershipRow]) -> str:
     return buffer.getvalue()
 
 
-def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
-    """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
+def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
+    """The validated design rows and membership rows of a cohort's spec; writes nothing.
+
+    What ``compile_cohort`` would write, so that ``snakemake -n`` and ``daydreaming estimate``
+    can show a cohort whose spec is not compiled yet.
+    """
     from .spec import compile_design, load_spec
 
     spec_path = paths.cohort_spec(cohort_id)
@@ -91,10 +95,20 @@ def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dic
     validate_against_catalogs(design, catalog_values(paths))
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
              for stage in ("draft", "essay", "evaluation")}
-    store = GensDataLayer(paths)
-    rows = D.build_membership(design, cohort_id, modes, _existing_signature(store))
+    rows = D.build_membership(design, cohort_id, modes, _existing_signature(GensDataLayer(paths)))
     _check_copy_templates(rows)
-    _seed_metadata(store, rows)
+    return design, rows
+
+
+def members_of(rows: list[D.MembershipRow]) -> list[Member]:
+    """Membership rows as the workflow reads them back from membership.csv."""
+    return [Member(row.stage, row.gen_id, row.as_dict()) for row in rows]
+
+
+def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
+    """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
+    design, rows = design_cohort(paths, cohort_id, seed)
+    _seed_metadata(GensDataLayer(paths), rows)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
     counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
@@ -104,7 +118,7 @@ def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dic
 def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow]) -> None:
     """Seed every generation's metadata.json (never overwriting); threads overlap the
     directory and file creations, which dominate a large compile."""
-    metas = [metadata_from_row(Member(row.stage, row.gen_id, row.as_dict())) for row in rows]
+    metas = [metadata_from_row(member) for member in members_of(rows)]
     with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
         for _ in pool.map(store.seed_main_metadata, metas, chunksize=256):
             pass
@@ -117,4 +131,4 @@ def _check_copy_templates(rows: list[D.MembershipRow]) -> None:
                                            "fix": "a draft has no parent to copy: use generator=llm"})
 
 
-__all__ = ["compile_cohort", "validate_against_catalogs"]
+__all__ = ["compile_cohort", "design_cohort", "members_of", "validate_against_catalogs"]

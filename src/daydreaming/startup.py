@@ -1,0 +1,188 @@
+"""The edges of a run: everything that happens before the first job and after the last.
+
+Snakemake has no "before the DAG" hook, so the workflow's input functions call
+:func:`run_plan`, and the first call of a process does the start-up work, in this order:
+
+1. refuse rerun triggers that would re-buy answers;
+2. for a run that writes (not ``-n``, ``--report``, ``--summary``...): take the data root's
+   writer lock (``daydreaming.runlock``) *before* anything is written, clear Snakemake locks
+   left by a killed run, and compile the cohorts whose spec changed. A dry run designs those
+   cohorts in memory instead, so ``snakemake -n`` shows their jobs and writes nothing;
+3. after a crash, recover (``daydreaming.recovery``): settle dead budget reservations, adopt
+   journaled answers, put back answers a forced run archived but never replaced, sweep temp
+   files;
+4. check what would stop jobs later: raw answers without metadata, missing API keys, a spent
+   budget, a full disk, a zero concurrency cap.
+
+Errors found here are printed as one coded paragraph and the process exits (status 1) before
+any job starts, instead of a traceback from Snakemake's input-function machinery.
+
+:func:`on_start` runs once the DAG is known (Snakemake's ``onstart``): it archives the answers
+the user forced to be bought again. :func:`on_finish` runs at the end (``onsuccess``/``onerror``).
+SLURM jobs of a run (remote execution) only build the plan: their head did the rest.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import failures, recovery, runlock
+from .errors import DDError, Err
+from .plan import StorePlan, check_rerun_triggers, cohort_needs_compile
+from .runtime import Runtime
+from .stale_locks import clear_stale_locks
+from .stages import STAGES
+
+_PLANS: dict[int, StorePlan] = {}
+
+
+def run_plan(workflow: Any, config: dict[str, Any]) -> StorePlan:
+    """The plan of this process's run; the first call does the start-up work (see module doc)."""
+    key = id(workflow)
+    plan = _PLANS.get(key)
+    if plan is None:
+        try:
+            plan = _PLANS[key] = _start(workflow, config)
+        except DDError as err:
+            stop(err)
+    return plan
+
+
+def guarded(function: Any) -> Any:
+    """Wrap an input function so that a coded error stops the run with one clear paragraph."""
+
+    @functools.wraps(function)  # Snakemake reads the signature to decide what to pass
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return function(*args, **kwargs)
+        except DDError as err:
+            stop(err)
+
+    return call
+
+
+def stop(err: DDError) -> None:
+    """Print a coded error as one paragraph (and its JSON line for scripts), then exit 1."""
+    ctx = dict(err.ctx)
+    lines = [f"daydreaming: stopped before any job: {err.code.name} {ctx.pop('reason', '')}".rstrip()]
+    fix = ctx.pop("fix", None)
+    for name, value in ctx.items():
+        lines.append(f"  {name}: {value}")
+    if fix:
+        lines.append(f"  fix: {fix}")
+    lines.append(str(err))
+    print("\n".join(lines), file=sys.stderr, flush=True)
+    raise SystemExit(1)
+
+
+def executing(workflow: Any) -> bool:
+    """True for a run that executes jobs (not -n, --report, --summary, --dag, a SLURM job)."""
+    return (getattr(workflow, "executor_plugin", None) is not None and not workflow.dryrun
+            and not (workflow.remote_exec or workflow.subprocess_exec))
+
+
+def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
+    rt = Runtime.from_config(config)
+    paths, cohorts = rt.paths, rt.config.cohorts
+    settings = workflow.dag_settings
+    forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
+    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall))
+    if workflow.remote_exec or workflow.subprocess_exec:
+        return StorePlan.build(paths, cohorts, **build)
+    check_rerun_triggers(t.name for t in settings.rerun_triggers)
+    writes = executing(workflow)
+    clear_stale_locks(Path.cwd(), claim=writes)
+    preview = [c for c in cohorts if cohort_needs_compile(paths, c)]
+    if writes:
+        runlock.acquire(paths)
+        recovery.recover_before_plan(rt)
+        for cohort in preview:
+            _compile(rt, cohort)
+        preview = []
+    plan = StorePlan.build(paths, cohorts, **build, preview=preview)
+    if writes:
+        recovery.sweep_temp_files(plan)
+    plan.check_raw_invariant()
+    _preflight(rt, plan, workflow, strict=writes)
+    return plan
+
+
+def _compile(rt: Runtime, cohort: str) -> None:
+    from .cohort.compile import compile_cohort
+
+    counts = compile_cohort(rt.paths, cohort)
+    print(f"daydreaming: compiled cohort {cohort}: " + ", ".join(f"{counts[s]} {s}s" for s in STAGES),
+          file=sys.stderr, flush=True)
+
+
+def _preflight(rt: Runtime, plan: StorePlan, workflow: Any, strict: bool) -> None:
+    """Refuse a run whose pending LLM calls could not be made: a provider without its key,
+    a spent budget, too little disk for the answers, a concurrency cap of 0. A dry run only
+    warns: it calls nothing."""
+    from .answers import require_free_disk
+    from .jobs import resource_name
+
+    calls = plan.pending_calls()
+    if not calls:
+        return
+    providers = sorted({p for p in map(rt.provider_of, calls) if p})
+    try:
+        rt.llm.require_credentials(providers)
+        rt.ledger.check_not_exhausted({"pending_calls": len(calls)})
+        require_free_disk(rt)
+        caps = getattr(workflow, "global_resources", {}) or {}
+        zero = [p for p in providers if caps.get(resource_name(p)) == 0]
+        if zero:
+            raise DDError(Err.INVALID_CONFIG, {
+                "reason": "zero_llm_cap", "resources": [resource_name(p) for p in zero],
+                "fix": "a cap of 0 does not pause calls in Snakemake (it removes the cap): give a cap >= 1, "
+                       "or leave the stage out with --until / --omit-from"})
+    except DDError as err:
+        if strict:
+            raise
+        print(f"daydreaming: a real run would stop before any job: {err}", file=sys.stderr)
+
+
+def on_start(workflow: Any, config: dict[str, Any]) -> None:
+    """Once the DAG is known: move aside the answers the user forced to be bought again, so the
+    raw jobs (which keep a stored answer that still matches) buy new ones."""
+    if not executing(workflow) or workflow.touch:
+        return
+    rt = Runtime.from_config(config)
+    recovery.archive_forced(rt, sorted(_user_forced(workflow)))
+
+
+def _user_forced(workflow: Any) -> set[tuple[str, str]]:
+    """(stage, gen_id) of the raw and prompt jobs that run because the user forced them
+    (``-R``/``-F``/``-f``), not because Snakemake found them incomplete."""
+    dag, settings = workflow.dag, workflow.dag_settings
+    rule_names = {rule.name for rule in workflow.rules}
+    forced_files = {str(f) for f in (settings.forcerun or ()) if f not in rule_names}
+    if settings.forcetargets:
+        forced_files |= {str(t) for t in (settings.targets or ()) if t not in rule_names}
+    found = set()
+    for job in dag.needrun_jobs():
+        stage, _, phase = job.rule.name.partition("_")
+        if stage not in STAGES or phase not in ("prompt", "raw") or "gen_id" not in job.wildcards.keys():
+            continue
+        by_rule = job.rule in dag.forcerules and job not in dag.omitforce
+        if by_rule or any(str(f) in forced_files for f in job.output):
+            found.add((stage, job.wildcards.gen_id))
+    return found
+
+
+def on_finish(config: dict[str, Any], failed: bool) -> None:
+    """The end of a run (success or not): put back forced answers that were never replaced,
+    park parse-failure records where users look, summarise failed jobs, release the lock."""
+    from .phases import promote_parse_failures
+
+    rt = Runtime.from_config(config)
+    if runlock.held(rt.paths):
+        recovery.restore_unreplaced(rt)
+    promote_parse_failures(rt)
+    failures.print_summary(failures.summarize(rt.paths))
+    runlock.release(rt.paths)
+
