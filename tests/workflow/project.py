@@ -42,6 +42,14 @@ SMALL_SPEC = {
 }
 
 
+def suggested_command(fix: str) -> list[str]:
+    """The arguments of the ``snakemake ...`` command an error's ``fix`` suggests (run as printed)."""
+    import shlex
+
+    assert "snakemake " in fix, fix
+    return shlex.split(fix[fix.index("snakemake ") + len("snakemake "):])
+
+
 @dataclass
 class Result:
     returncode: int

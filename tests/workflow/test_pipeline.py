@@ -8,7 +8,7 @@ import pytest
 
 from daydreaming import paths as P
 
-from .project import REPORT_JOBS, Project
+from .project import REPORT_JOBS, Project, suggested_command
 
 LLM_GENS = 4  # SMALL_SPEC: 1 draft + 1 LLM essay (the other is a copy) + 2 evaluations
 ALL_FILES = set(P.GEN_FILES)
@@ -102,13 +102,16 @@ def test_raw_without_metadata_stops_before_any_job(done, llm_server):
         assert ctx["reason"] == "raw_metadata_missing_for_existing_raw"
         assert ctx["path"] == str(done.paths.generation_dir("draft", draft))
         assert ctx["stage"] == "draft" and ctx["gen_id"] == draft and ctx["artifact"] == "raw_metadata"
-        assert any("forcerun draft_raw" in r for r in ctx["repairs"]) and any("delete" in r for r in ctx["repairs"])
+        assert "stopped before any job" in result.stderr and "Traceback" not in result.output
         assert raw.read_bytes() == content
     assert llm_server.request_count == LLM_GENS
-    forced = done.snakemake("--forcerun", "draft_raw", "--until", "draft_parsed")
-    assert forced.returncode == 0, forced.output
+    # The suggested repair, run as printed, buys exactly one answer: this draft's.
+    repaired = done.snakemake(*suggested_command(ctx["fix"]))
+    assert repaired.returncode == 0, repaired.output
     assert done.paths.raw_metadata_path("draft", draft).exists()
-    assert llm_server.request_count == LLM_GENS + 1
+    assert [r["generation"] for r in llm_server.requests[LLM_GENS:]] == [f"draft/{draft}"]
+    (slot,) = done.paths.archive_gen_dir("draft", draft).iterdir()  # the old answer, kept
+    assert (slot / P.RAW).read_bytes() == content
 
 
 @pytest.mark.parametrize("missing", [P.PARSED, P.PARSED_METADATA])

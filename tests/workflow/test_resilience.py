@@ -9,7 +9,7 @@ import time
 
 from daydreaming import paths as P
 
-from .project import Project
+from .project import Project, suggested_command
 
 
 def _phase_files_are_whole(project: Project) -> None:
@@ -66,13 +66,17 @@ def test_failed_parse_keeps_raw_records_the_failure_and_blocks_children(tmp_path
             assert not project.paths.prompt_path(stage, gen_id).exists()
     assert llm_server.request_count == 1
 
-    # Raising max_tokens is not enough (the answer is kept); forcing the stage is the fix.
+    # Raising max_tokens is not enough (the answer is kept); the suggested command is the fix,
+    # and it buys exactly the one generation it names.
     paid = raw.read_bytes()
     again = project.snakemake()
     assert again.returncode != 0 and raw.read_bytes() == paid and llm_server.request_count == 1
-    fixed = project.snakemake("--forcerun", "draft_raw")
+    fixed = project.snakemake(*suggested_command(record["error"]["ctx"]["fix"]))
     assert fixed.returncode == 0, fixed.output
     assert json.loads(project.paths.parsed_metadata_path("draft", draft).read_text())["success"] is True
+    assert [r["generation"] for r in llm_server.requests] == [f"draft/{draft}"] * 2
+    assert [p.read_bytes() for p in project.paths.archive_gen_dir("draft", draft).rglob(P.RAW)] == [paid]
+    assert project.snakemake().returncode == 0  # the rest of the cohort, as before
     assert llm_server.request_count == 5
 
 
