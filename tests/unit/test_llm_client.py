@@ -128,7 +128,8 @@ def test_missing_api_key(srv, monkeypatch, value):
         with pytest.raises(DDError) as info:
             action()
         assert info.value.code is Err.INVALID_CONFIG
-        assert info.value.ctx == {"reason": "missing_api_key", "provider": "p", "env_var": KEY_ENV}
+        assert info.value.ctx == {"reason": "missing_api_key", "provider": "p", "base_url": srv.base_url,
+                                  "env_var": KEY_ENV}
     assert srv.request_count == 0
 
 
