@@ -12,7 +12,7 @@ from daydreaming.errors import DDError, Err
 from daydreaming.llm import GenerationSettings, LLMClient, ModelRoute, ProviderConfig
 from daydreaming.offline.faults import BAD_BODIES
 
-SETTINGS = GenerationSettings(max_tokens=50)
+SETTINGS = GenerationSettings(max_tokens=1000)  # above the offline answer: finish_reason stop
 PROMPT = "Write about loops.\nUse an <essay> block."
 
 # fault body -> the error the client reports, and whether the reply carried its usage
@@ -191,3 +191,15 @@ def test_generation_is_visible_in_the_http_request_log(srv):
     make_client(srv.base_url).generate("demo", PROMPT, SETTINGS, generation="draft/d_1")
     (entry,) = json.loads(json.dumps(srv.requests))
     assert entry["headers"]["x-daydreaming-generation"] == "draft/d_1"
+
+
+@pytest.mark.parametrize("body", ["null_content", "blank_content"])
+def test_blank_answer_cut_off_at_max_tokens_fails_at_once(srv, body):
+    srv.add_fault(body=body, truncate=True)  # a reasoning model that spent max_tokens before answering
+    reports = []
+    err = failure(make_client(srv.base_url), on_failed_attempt=reports.append)
+    assert srv.request_count == 1  # asking again would only pay again for the same cut-off
+    assert err.code is Err.INVALID_CONFIG
+    assert (err.ctx["reason"], err.ctx["error"], err.ctx["status"]) == ("empty_truncated_answer", "empty_content", 200)
+    assert "max_tokens" in err.ctx["fix"] and err.ctx["base_url"] == srv.base_url
+    assert [(r["billable"], r["usage"] is not None) for r in reports] == [(True, True)]

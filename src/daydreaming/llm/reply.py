@@ -20,20 +20,27 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .retry import TransientError
+from .retry import AttemptFailed
 
 MALFORMED = "malformed_response"
 EMPTY_CHOICES = "empty_choices"
 EMPTY_CONTENT = "empty_content"
 
 
-class BadReply(TransientError):
-    """A 200 whose body is not a usable answer: retried, and counted as possibly billed."""
+class BadReply(AttemptFailed):
+    """A 200 whose body is not a usable answer: counted as possibly billed, and retried unless
+    a retry cannot help."""
 
     def __init__(self, error: str, *, usage: dict[str, Any] | None = None, message: str = "",
-                 request_id: str | None = None) -> None:
-        super().__init__(error, message, status=200, billable=True, usage=usage)
-        self.request_id = request_id
+                 request_id: str | None = None, **final: Any) -> None:
+        super().__init__(error, message, status=200, billable=True, usage=usage, request_id=request_id, **final)
+
+
+def _spent_before_answering(shown: dict[str, Any]) -> BadReply:
+    """Blank content cut off at max_tokens (a reasoning model can spend them all before the
+    answer): the same request would end the same way, so asking again only pays again."""
+    return BadReply(EMPTY_CONTENT, **shown, retryable=False, reason="empty_truncated_answer",
+                    fix="raise the stage's max_tokens: the model used all of them before writing any answer")
 
 
 class _Message(BaseModel):
@@ -101,6 +108,6 @@ def read_answer(body: bytes) -> Answer:
     choice = completion.choices[0]
     text = choice.message.content
     if text is None or not text.strip():
-        raise BadReply(EMPTY_CONTENT, **shown)
+        raise _spent_before_answering(shown) if choice.finish_reason == "length" else BadReply(EMPTY_CONTENT, **shown)
     return Answer(text=text, finish_reason=_text_or_none(choice.finish_reason), usage=usage or {},
                   request_id=request_id)

@@ -34,21 +34,28 @@ _NOT_SENT = (httpx2.ConnectError, httpx2.ConnectTimeout)
 _KEYLIKE = re.compile(r"(?i)\b(?:sk|pk|rk|key)-[A-Za-z0-9_\-]{4,}|\bBearer\s+\S+")
 
 
-class TransientError(Exception):
-    """Raised by a call to ask for a retry (e.g. HTTP 200 carrying no choices, as OpenRouter does).
+class AttemptFailed(Exception):
+    """Raised by a call whose attempt failed without an SDK error (e.g. a 200 carrying no choices,
+    as OpenRouter reports upstream failures); retried unless ``retryable`` is False.
 
     ``billable``: the provider may have charged for the attempt (it answered, just not usably),
     so the budget must count it; ``usage`` is what the reply said it consumed, when it said.
+    A failure that is not retried may name its own ``reason`` and ``fix``.
     """
 
     def __init__(self, error: str, message: str = "", *, status: int | None = None, billable: bool = False,
-                 usage: dict[str, Any] | None = None) -> None:
+                 usage: dict[str, Any] | None = None, request_id: str | None = None, retryable: bool = True,
+                 reason: str | None = None, fix: str | None = None) -> None:
         super().__init__(error)
         self.error = error
         self.message = message
         self.status = status
         self.billable = billable
         self.usage = usage
+        self.request_id = request_id
+        self.retryable = retryable
+        self.reason = reason
+        self.fix = fix
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,8 @@ class Failure:
     billable: bool = False
     usage: dict[str, Any] | None = None
     request_id: str | None = None
+    reason: str | None = None  # of a failure that is not retried, when more precise than provider_rejected
+    fix: str | None = None
 
     def report(self, attempt: int) -> dict[str, Any]:
         """What ``on_failed_attempt`` receives: enough for the budget to count a billed attempt."""
@@ -150,9 +159,11 @@ def classify(exc: Exception, secrets: Iterable[str]) -> Failure:
     sent. Error statuses and connections never made are not. When unsure, billable: the budget
     over-counts rather than lets spend pass its cap.
     """
-    if isinstance(exc, TransientError):
-        return Failure(True, Err.IO_ERROR, exc.status, exc.error, redact(exc.message, secrets),
-                       billable=exc.billable, usage=exc.usage, request_id=getattr(exc, "request_id", None))
+    if isinstance(exc, AttemptFailed):
+        code = Err.IO_ERROR if exc.retryable else Err.INVALID_CONFIG
+        return Failure(exc.retryable, code, exc.status, exc.error, redact(exc.message, secrets),
+                       billable=exc.billable, usage=exc.usage, request_id=exc.request_id, reason=exc.reason,
+                       fix=exc.fix)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         retryable = status in _RETRYABLE_STATUS or status >= 500
@@ -169,9 +180,11 @@ def classify(exc: Exception, secrets: Iterable[str]) -> Failure:
 
 
 def _rejected(failure: Failure, ctx: dict[str, Any]) -> DDError:
+    fix = {"fix": failure.fix} if failure.fix else {}
     return DDError(
         failure.code,
-        {**ctx, "reason": "provider_rejected", "status": failure.status, "error": failure.error, "message": failure.message},
+        {**ctx, "reason": failure.reason or "provider_rejected", "status": failure.status, "error": failure.error,
+         "message": failure.message, **fix},
     )
 
 
@@ -221,7 +234,7 @@ def call_with_retries(
             before_attempt()
         try:
             return call(), attempt
-        except (openai.OpenAIError, TransientError) as exc:
+        except (openai.OpenAIError, AttemptFailed) as exc:
             failure = classify(exc, secrets)
         if on_failed_attempt is not None:
             on_failed_attempt(failure.report(attempt))
