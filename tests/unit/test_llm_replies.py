@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from daydreaming.config import ProviderSettings
 from daydreaming.errors import DDError, Err
 from daydreaming.llm import GenerationSettings, LLMClient, ModelRoute, ProviderConfig
 from daydreaming.offline.faults import BAD_BODIES
@@ -203,3 +204,13 @@ def test_blank_answer_cut_off_at_max_tokens_fails_at_once(srv, body):
     assert (err.ctx["reason"], err.ctx["error"], err.ctx["status"]) == ("empty_truncated_answer", "empty_content", 200)
     assert "max_tokens" in err.ctx["fix"] and err.ctx["base_url"] == srv.base_url
     assert [(r["billable"], r["usage"] is not None) for r in reports] == [(True, True)]
+
+
+def test_max_retry_wait_s_from_the_pipeline_config_reaches_the_client(srv):
+    settings = ProviderSettings(base_url=srv.base_url, max_retry_wait_s=5)
+    route = ModelRoute(model_id="demo", model="offline/demo", provider="p")
+    client = LLMClient({"p": ProviderConfig(**settings.client_settings())}, {"demo": route}, sleep=[].append)
+    srv.add_fault(status=429, retry_after=6)
+    err = failure(client)
+    assert (err.ctx["reason"], err.ctx["max_retry_wait_s"]) == ("retry_after_too_long", 5.0)
+    assert ProviderSettings(base_url="x").max_retry_wait_s == ProviderConfig(base_url="x").max_retry_wait_s == 120

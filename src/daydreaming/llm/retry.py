@@ -246,8 +246,8 @@ def call_with_retries(
             raise _unavailable(failure, ctx, attempt)
         delay = max(failure.retry_after or 0.0, policy.backoff(attempt, rng))
         log.warning(
-            "LLM attempt %d/%d failed (provider=%s model_id=%s status=%s error=%s); retrying in %.2fs",
-            attempt, policy.max_retries + 1, ctx.get("provider"), ctx.get("model_id"),
+            "LLM attempt %d/%d failed (provider=%s base_url=%s model_id=%s status=%s error=%s); retrying in %.2fs",
+            attempt, policy.max_retries + 1, ctx.get("provider"), ctx.get("base_url"), ctx.get("model_id"),
             failure.status, failure.error, delay,
         )
         sleep(delay)
