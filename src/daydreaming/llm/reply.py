@@ -46,7 +46,16 @@ def _spent_before_answering(shown: dict[str, Any]) -> BadReply:
 class _Message(BaseModel):
     model_config = ConfigDict(extra="allow")
 
-    content: str | None = None
+    content: str | list[Any] | None = None
+
+    def text(self) -> str | None:
+        """The content as text; content parts (some providers send a list, e.g. thinking then
+        text) contribute their ``text`` parts only."""
+        if not isinstance(self.content, list):
+            return self.content
+        texts = [part.get("text") for part in self.content
+                 if isinstance(part, dict) and part.get("type", "text") == "text"]
+        return "".join(t for t in texts if isinstance(t, str))
 
 
 class _Choice(BaseModel):
@@ -106,7 +115,7 @@ def read_answer(body: bytes) -> Answer:
     except ValidationError:
         raise BadReply(MALFORMED, **shown) from None
     choice = completion.choices[0]
-    text = choice.message.content
+    text = choice.message.text()
     if text is None or not text.strip():
         raise _spent_before_answering(shown) if choice.finish_reason == "length" else BadReply(EMPTY_CONTENT, **shown)
     return Answer(text=text, finish_reason=_text_or_none(choice.finish_reason), usage=usage or {},
