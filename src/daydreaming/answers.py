@@ -132,7 +132,9 @@ def _buy(rt: Runtime, meta: MainMetadata, request: Request) -> None:
             """An attempt the provider may have billed without a usable answer counts as spent."""
             if info.get("billable"):
                 usage = info.get("usage") or {}
-                cost = route.cost_usd(usage.get("prompt_tokens"), usage.get("completion_tokens"))
+                cost = usage.get("cost")  # what the provider says it charged, else from its token counts
+                if not isinstance(cost, (int, float)) or isinstance(cost, bool):
+                    cost = route.cost_usd(usage.get("prompt_tokens"), usage.get("completion_tokens"))
                 held.record({"kind": "billable_failure", "cost_usd": worst if cost is None else cost,
                              "provider": route.provider, "error": info.get("error"), "status": info.get("status"),
                              "attempt": info.get("attempt")})

@@ -34,6 +34,7 @@ class ProviderSettings(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     timeout_s: float = Field(600.0, gt=0)
     max_retries: int = Field(5, ge=0)
+    max_retry_wait_s: float = Field(120.0, gt=0)  # a longer Retry-After fails the call at once
     # Workflow-level limits (not the client's): concurrent calls across all jobs of a run
     # (the Snakemake resource llm_<provider>) and request starts per minute across processes.
     max_concurrent: int = Field(8, ge=1)

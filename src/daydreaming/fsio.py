@@ -70,19 +70,32 @@ def atomic_write_json(path: Path, data: Any) -> None:
     atomic_write_text(path, json_text(data))
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; a missing file is DATA_MISSING, bad JSON is PARSER_FAILURE."""
+def read_text(path: Path) -> str:
+    """A UTF-8 text file; missing is DATA_MISSING, a byte that is not UTF-8 is PARSER_FAILURE
+    ``invalid_utf8`` naming its offset and line (the caller adds the repair)."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        data = Path(path).read_bytes()
     except FileNotFoundError as exc:
         raise DDError(Err.DATA_MISSING, {"reason": "file_missing", "path": str(path)}, exc)
     except OSError as exc:
         raise DDError(Err.IO_ERROR, {"reason": "read_failed", "path": str(path), "error": str(exc)}, exc)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DDError(
+            Err.PARSER_FAILURE,
+            {"reason": "invalid_utf8", "path": str(path), "offset": exc.start,
+             "line": data.count(b"\n", 0, exc.start) + 1, "byte": data[exc.start:exc.start + 1].hex()},
+        ) from None
+
+
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; a missing file is DATA_MISSING, bad JSON (or bad UTF-8) is PARSER_FAILURE."""
+    text = read_text(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise DDError(
             Err.PARSER_FAILURE,
             {"reason": "invalid_json", "path": str(path), "line": exc.lineno, "column": exc.colno, "error": exc.msg},
-            exc,
-        )
+        ) from None

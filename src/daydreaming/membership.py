@@ -7,8 +7,9 @@ rows this project writes; parents then come from the row or, failing that, ``met
 from __future__ import annotations
 
 import csv
+import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import DDError, Err
@@ -21,35 +22,77 @@ MEMBERSHIP_COLUMNS = (
 )
 
 
+# Columns that may differ between two cohorts' rows of one shared generation: each cohort
+# that compiles it names itself as the origin.
+_PER_COHORT = frozenset({"origin_cohort_id"})
+
+
 @dataclass(frozen=True)
 class Member:
     stage: str
     gen_id: str
     row: dict[str, str]
+    path: str = field(default="", compare=False)  # where the row was read (for errors)
+    line: int = field(default=0, compare=False)
 
     @property
     def parent_gen_id(self) -> str | None:
         return self.row.get("parent_gen_id") or None
 
+    @property
+    def where(self) -> dict[str, object]:
+        return {"path": self.path, "line": self.line}
 
-def read_membership(path: Path) -> list[Member]:
+
+def _differences(a: Member, b: Member, ignore: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """Columns both rows have whose values differ (a slim row agrees with any full row)."""
+    shared = (set(a.row) & set(b.row)) - ignore
+    return {c: [a.row[c], b.row[c]] for c in sorted(shared) if (a.row[c] or "") != (b.row[c] or "")}
+
+
+def _refuse_repeat(first: Member, again: Member, differing: dict[str, list[str]]) -> DDError:
+    """One (stage, gen_id) twice in one membership: an exact copy or a contradiction, both refused
+    (which row would the run follow?)."""
+    return DDError(Err.INVALID_MEMBERSHIP, {
+        "reason": "conflicting_rows" if differing else "duplicate_row", "stage": first.stage,
+        "gen_id": first.gen_id, "path": first.path, "lines": [first.line, again.line], "differing": differing,
+        "fix": f"keep one of lines {first.line} and {again.line} of {first.path}, or compile the cohort again "
+               "from its spec (daydreaming compile <cohort>)"})
+
+
+def _decoded(path: Path) -> str:
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")  # spreadsheets save a BOM
+        data = path.read_bytes()
     except FileNotFoundError as exc:
         raise DDError(Err.DATA_MISSING, {"reason": "membership_missing", "path": str(path)}, exc)
-    with handle:
-        reader = csv.DictReader(handle)
-        header = reader.fieldnames or []
-        if "stage" not in header or "gen_id" not in header:
-            raise DDError(Err.INVALID_CONFIG, {"reason": "required_column_missing", "path": str(path),
-                                               "missing": [c for c in ("stage", "gen_id") if c not in header]})
-        members = []
-        for row in reader:
-            try:
-                members.append(Member(require_stage(row["stage"]), require_gen_id(row["gen_id"]), row))
-            except DDError as err:
-                err.ctx.update({"path": str(path), "line": reader.line_num})
-                raise
+    try:
+        return data.decode("utf-8-sig")  # spreadsheets save a BOM
+    except UnicodeDecodeError as exc:
+        raise DDError(Err.INVALID_MEMBERSHIP, {
+            "reason": "invalid_utf8", "path": str(path), "offset": exc.start,
+            "line": data.count(b"\n", 0, exc.start) + 1, "fix": f"save {path} as UTF-8"}) from None
+
+
+def read_membership(path: Path) -> list[Member]:
+    """A cohort's members in file order; a (stage, gen_id) listed twice is refused."""
+    reader = csv.DictReader(io.StringIO(_decoded(path), newline=""))
+    header = reader.fieldnames or []
+    if "stage" not in header or "gen_id" not in header:
+        raise DDError(Err.INVALID_CONFIG, {"reason": "required_column_missing", "path": str(path),
+                                           "missing": [c for c in ("stage", "gen_id") if c not in header]})
+    members: list[Member] = []
+    seen: dict[tuple[str, str], Member] = {}
+    for row in reader:
+        try:
+            member = Member(require_stage(row["stage"]), require_gen_id(row["gen_id"]), row, str(path),
+                            reader.line_num)
+        except DDError as err:
+            err.ctx.update({"path": str(path), "line": reader.line_num})
+            raise
+        first = seen.setdefault((member.stage, member.gen_id), member)
+        if first is not member:
+            raise _refuse_repeat(first, member, _differences(first, member))
+        members.append(member)
     return members
 
 
@@ -59,11 +102,22 @@ def cohort_members(paths: Paths, cohorts: Iterable[str]) -> list[Member]:
 
 
 def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
-    """Several cohorts' members as one list: each generation once, parents' stages first."""
+    """Several cohorts' members as one list: each generation once, parents' stages first.
+
+    Cohorts may share a generation only if their rows for it agree: otherwise which template,
+    model or parent the run would use depends on the order the cohorts were named in.
+    """
     seen: dict[tuple[str, str], Member] = {}
     for members in groups:
         for member in members:
-            seen.setdefault((member.stage, member.gen_id), member)
+            first = seen.setdefault((member.stage, member.gen_id), member)
+            differing = _differences(first, member, _PER_COHORT) if first is not member else {}
+            if differing:
+                raise DDError(Err.INVALID_MEMBERSHIP, {
+                    "reason": "conflicting_cohort_rows", "stage": member.stage, "gen_id": member.gen_id,
+                    "rows": [first.where, member.where], "differing": differing,
+                    "fix": "run these cohorts separately, or compile one of them again so both list the "
+                           "generation alike"})
     order = {stage: i for i, stage in enumerate(STAGES)}
     return sorted(seen.values(), key=lambda m: order[m.stage])
 

@@ -13,6 +13,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, Template, TemplateError, UndefinedError
 
 from .errors import DDError, Err
+from .fsio import read_text
 from .paths import Paths
 
 _ENV = Environment(undefined=StrictUndefined)  # the seed: no autoescape, default whitespace
@@ -30,7 +31,12 @@ def _compiled(path: Path, stage: str, template_id: str) -> Template:
         if hit and hit[0] == mtime:
             return hit[1]
     try:
-        template = _ENV.from_string(path.read_text(encoding="utf-8"))
+        source = read_text(path)
+    except DDError as err:
+        err.ctx.update({"stage": stage, "template_id": template_id, "fix": f"save {path} as UTF-8"})
+        raise
+    try:
+        template = _ENV.from_string(source)
     except TemplateError as exc:
         raise DDError(
             Err.MISSING_TEMPLATE,
@@ -44,10 +50,11 @@ def _compiled(path: Path, stage: str, template_id: str) -> Template:
 
 
 def render_template(paths: Paths, stage: str, template_id: str, values: dict[str, Any]) -> str:
+    """The prompt for one generation; never empty (an empty prompt would still be paid for)."""
     path = paths.template_file(stage, template_id)
     template = _compiled(path, stage, template_id)
     try:
-        return template.render(**values)
+        text = template.render(**values)
     except UndefinedError as exc:
         raise DDError(
             Err.INVALID_CONFIG,
@@ -55,3 +62,11 @@ def render_template(paths: Paths, stage: str, template_id: str, values: dict[str
              "error": str(exc), "available": sorted(values)},
             exc,
         )
+    if not text.strip():
+        raise DDError(
+            Err.INVALID_CONFIG,
+            {"reason": "empty_prompt", "stage": stage, "template_id": template_id, "path": str(path),
+             "variables": sorted(values),
+             "fix": f"write the template's text in {path} (or check that the values it renders are not empty)"},
+        )
+    return text

@@ -1,9 +1,13 @@
-"""The commands our errors suggest, built so that they re-buy exactly what they name.
+"""The repairs our errors suggest, built so that they re-buy exactly what they name.
 
 ``snakemake --forcerun draft_raw`` forces every draft job in the DAG: suggested for one broken
 draft, it bought the whole stage again. A repair therefore names its generations as targets
 (their ``parsed.txt``) and forces one phase: Snakemake then builds the DAG of those targets only.
 Targets come before ``--forcerun`` because that option swallows the words after it.
+
+For a store file that cannot be read, :func:`file_repair` gives the cheapest repair that cannot
+cost a paid answer by mistake: files derived locally (prompt, parse outputs, metadata.json) are
+re-made without an LLM call; raw.txt and raw_metadata.json only by buying that one answer.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from . import paths as P
 from .paths import Paths
 
 PHASE_EFFECT = {
@@ -41,3 +46,18 @@ def write_targets(paths: Paths, stage: str, gen_ids: Sequence[str], target: Path
 
     atomic_write_text(target, "".join(f"{paths.parsed_path(stage, gen_id)}\n" for gen_id in gen_ids))
     return target
+
+
+def file_repair(paths: Paths, stage: str, gen_id: str, name: str) -> str:
+    """What to do about the store file ``name`` of one generation when it cannot be read."""
+    path = paths.gen_file(stage, gen_id, name)
+    if name == P.PROMPT:
+        return (f"delete {path}: the next snakemake renders it again without an LLM call "
+                "(with rerun_policy make, its answer is then bought again)")
+    if name == P.METADATA:
+        return (f"delete {path}: the next snakemake writes it again from the cohort's membership row "
+                f"({stage}_metadata); a membership of only stage,gen_id cannot, then restore it by hand")
+    if name in (P.PARSED, P.PARSED_METADATA):
+        return f"{regenerate_command(paths, stage, [gen_id], 'parsed')} (parses the stored answer again, no LLM call)"
+    return (f"{regenerate_command(paths, stage, [gen_id])} (buys this one answer again; the unreadable one is "
+            f"archived; or mend {path} by hand to keep the one you have)")

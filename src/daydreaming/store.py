@@ -17,9 +17,9 @@ from pydantic import BaseModel
 from . import paths as P
 from .archive import archive_answer
 from .errors import DDError, Err, validate_model
-from .fsio import atomic_write_json, atomic_write_text, read_json
+from .fsio import atomic_write_json, atomic_write_text, read_json, read_text
 from .models import MainMetadata, ParsedMetadata, RawMetadata
-from .repairs import regenerate_command
+from .repairs import file_repair, regenerate_command
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -62,23 +62,27 @@ class GensDataLayer:
 
     # --- reads -----------------------------------------------------------------------------
     def _read_text(self, stage: str, gen_id: str, name: str, artifact: str) -> str:
-        path = self.paths.gen_file(stage, gen_id, name)
         try:
-            return path.read_text(encoding="utf-8")
-        except FileNotFoundError as exc:
-            raise DDError(
-                Err.DATA_MISSING, {"stage": stage, "gen_id": gen_id, "artifact": artifact, "path": str(path)}, exc
-            )
+            return read_text(self.paths.gen_file(stage, gen_id, name))
+        except DDError as err:
+            raise self._unreadable(err, stage, gen_id, name, artifact) from None
 
     def _read_model(self, stage: str, gen_id: str, name: str, artifact: str, model: type[M]) -> M:
         path = self.paths.gen_file(stage, gen_id, name)
         try:
             data = read_json(path)
+            return validate_model(model, data, "invalid_metadata", stage=stage, gen_id=gen_id, artifact=artifact,
+                                  path=str(path))
         except DDError as err:
-            err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": artifact})
-            raise
-        return validate_model(model, data, "invalid_metadata", stage=stage, gen_id=gen_id, artifact=artifact,
-                              path=str(path))
+            raise self._unreadable(err, stage, gen_id, name, artifact) from None
+
+    def _unreadable(self, err: DDError, stage: str, gen_id: str, name: str, artifact: str) -> DDError:
+        """``err`` naming the generation and, for a file that is there but not whole (bad bytes,
+        bad JSON, a record that does not match its model), the repair."""
+        err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": artifact})
+        if err.code in (Err.PARSER_FAILURE, Err.INVALID_CONFIG):
+            err.ctx.setdefault("fix", file_repair(self.paths, stage, gen_id, name))
+        return err
 
     def read_prompt(self, stage: str, gen_id: str) -> str:
         return self._read_text(stage, gen_id, P.PROMPT, "prompt")

@@ -326,6 +326,32 @@ def _invalid_spec(paths: Paths) -> dict[str, list[str]]:
     return {**AXES, "draft_template": []}
 
 
+def _combo_of(paths: Paths, combo_id: str) -> list[str]:
+    lines = paths.combo_mappings_csv.read_text(encoding="utf-8").splitlines()[1:]
+    return [line.split(",")[2] for line in lines if line.startswith(combo_id + ",")]
+
+
+def _concept_missing_from_catalog(paths: Paths) -> dict[str, list[str]]:
+    gone = _combo_of(paths, COMBOS[1])[0]
+    lines = paths.concepts_csv.read_text(encoding="utf-8").splitlines(keepends=True)
+    paths.concepts_csv.write_text("".join(l for l in lines if not l.startswith(gone + ",")), encoding="utf-8")
+    _bump(paths.concepts_csv)
+    return {**AXES, "combo_id": [COMBOS[1]]}
+
+
+def _concept_description_missing(paths: Paths) -> dict[str, list[str]]:
+    concept = _combo_of(paths, COMBOS[1])[0]
+    for level in ("sentence", "paragraph", "article"):
+        paths.concept_description(level, concept).unlink(missing_ok=True)
+    _bump(paths.concepts_csv)  # descriptions are cached with the concepts catalog
+    return {**AXES, "combo_id": [COMBOS[1]]}
+
+
+def _bump(path: Path) -> None:
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 2_000_000_000))
+
+
 @pytest.mark.parametrize(
     ("breaker", "code", "reason"),
     [
@@ -334,8 +360,11 @@ def _invalid_spec(paths: Paths) -> dict[str, list[str]]:
         (_five_collisions, Err.INVALID_CONFIG, "deterministic_id_collision"),
         (_corrupt_metadata, Err.PARSER_FAILURE, "invalid_json"),
         (_invalid_spec, Err.INVALID_CONFIG, "invalid_spec"),
+        (_concept_missing_from_catalog, Err.DATA_MISSING, "concepts_missing_for_combo"),
+        (_concept_description_missing, Err.DATA_MISSING, "concept_description_missing"),
     ],
-    ids=["unknown_value", "copy_draft", "five_collisions", "corrupt_metadata", "invalid_spec"],
+    ids=["unknown_value", "copy_draft", "five_collisions", "corrupt_metadata", "invalid_spec", "concept_missing",
+         "description_missing"],
 )
 def test_failed_compile_leaves_membership_and_store_untouched(paths: Paths, breaker, code: Err, reason: str) -> None:
     # a first, smaller cohort compiles fine
@@ -355,3 +384,18 @@ def test_failed_compile_leaves_membership_and_store_untouched(paths: Paths, brea
     assert paths.manifest_json("demo").read_bytes() == manifest_before
     assert snapshot(paths.gens_root) == gens_before
     assert not [p for p in paths.cohort_dir("demo").iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_missing_concept_and_description_are_named(paths: Paths) -> None:
+    concept = _combo_of(paths, COMBOS[1])[0]
+    write_spec(paths, "demo", _concept_description_missing(paths))
+    with pytest.raises(DDError) as info:
+        compile_cohort(paths, "demo")
+    looked = [str(paths.concept_description(level, concept)) for level in ("paragraph", "sentence")]
+    assert info.value.ctx["missing"] == {concept: looked}
+    _concept_missing_from_catalog(paths)
+    with pytest.raises(DDError) as info:
+        compile_cohort(paths, "demo")
+    ctx = info.value.ctx
+    assert (ctx["missing"], ctx["path"]) == ({COMBOS[1]: [concept]}, str(paths.concepts_csv))
+    assert not paths.gens_root.exists() and not paths.membership_csv("demo").exists()

@@ -50,7 +50,7 @@ def test_happy_path_fields(srv, key):
     assert result.text == want["choices"][0]["message"]["content"].strip()
     assert result.finish_reason == "stop" and result.truncated is False
     assert result.usage == {**usage, "max_tokens": 4096}
-    assert result.request_id == want["id"]
+    assert result.request_id == f"{want['id']}-1"  # the server makes each answer's id unique
     assert result.cost_usd == pytest.approx((usage["prompt_tokens"] * 2.0 + usage["completion_tokens"] * 10.0) / 1e6)
     assert (result.attempts, result.provider, result.model) == (1, "p", "offline/demo")
     assert result.duration_s > 0
@@ -104,8 +104,9 @@ def test_offline_provider_matches_loopback_server(srv, monkeypatch):
     settings = GenerationSettings(max_tokens=40)
     remote = make_client(srv.base_url).generate("demo", PROMPT, settings)
     local = make_client("offline:").generate("demo", PROMPT, settings)
-    same = ("text", "finish_reason", "truncated", "usage", "request_id", "model")
+    same = ("text", "finish_reason", "truncated", "usage", "model")
     assert {f: getattr(local, f) for f in same} == {f: getattr(remote, f) for f in same}
+    assert remote.request_id == f"{local.request_id}-1"  # the server numbers the answers it sends
     assert srv.request_count == 1  # the offline provider never touched the server
 
 
@@ -128,7 +129,8 @@ def test_missing_api_key(srv, monkeypatch, value):
         with pytest.raises(DDError) as info:
             action()
         assert info.value.code is Err.INVALID_CONFIG
-        assert info.value.ctx == {"reason": "missing_api_key", "provider": "p", "env_var": KEY_ENV}
+        assert info.value.ctx == {"reason": "missing_api_key", "provider": "p", "base_url": srv.base_url,
+                                  "env_var": KEY_ENV}
     assert srv.request_count == 0
 
 
@@ -160,7 +162,8 @@ def test_concurrent_jobs_share_one_sdk_client(srv):
     prompts = [f"prompt number {i}" for i in range(12)]
     with ThreadPoolExecutor(max_workers=6) as pool:
         results = list(pool.map(lambda p: client.generate("demo", p, GenerationSettings()), prompts))
-    assert [r.request_id for r in results] == [expected(p)["id"] for p in prompts]
+    assert sorted(r.request_id.rsplit("-", 1)[0] for r in results) == sorted(expected(p)["id"] for p in prompts)
+    assert len({r.request_id for r in results}) == 12
     assert srv.request_count == 12
     assert len(client._sdk) == 1
 

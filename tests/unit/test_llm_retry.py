@@ -76,10 +76,13 @@ def test_exhausted_retries(srv):
     err = failure(make_client(srv, max_retries=2))
     assert srv.request_count == 3
     assert err.code is Err.IO_ERROR
+    fix = err.ctx.pop("fix")
     assert err.ctx == {
-        "reason": "provider_unavailable", "status": 503, "attempts": 3, "message": "overloaded",
-        "provider": "p", "model_id": "demo", "model": "offline/demo",
+        "reason": "provider_unavailable", "status": 503, "error": "http_status", "attempts": 3,
+        "message": "overloaded", "provider": "p", "base_url": srv.base_url, "model_id": "demo",
+        "model": "offline/demo",
     }
+    assert "base_url" in fix
 
 
 @pytest.mark.parametrize("status, code", [(400, Err.INVALID_CONFIG), (401, Err.INVALID_CONFIG),

@@ -185,3 +185,39 @@ ESSAY_TEXT = "PARENT-ESSAY-TEXT {% if x %} SCORE: 9"
 def test_real_evaluation_template_renders(real_paths: Paths, template_id: str) -> None:
     out = render_template(real_paths, "evaluation", template_id, {"response": ESSAY_TEXT})
     assert ESSAY_TEXT in out
+
+
+# --- an empty prompt is refused before anything is written or called ---------------------------
+
+@pytest.mark.parametrize(("text", "values"), [
+    ("", {}),
+    ("  \n\t\n", {}),
+    ("{% if false %}never{% endif %}\n", {}),
+    ("{{ response }}", {"response": "  \n"}),
+])
+def test_empty_prompt_is_refused(paths: Paths, text: str, values: dict) -> None:
+    path = template(paths, "evaluation", "blank", text)
+    with pytest.raises(DDError) as info:
+        render_template(paths, "evaluation", "blank", values)
+    err = info.value
+    assert err.code is Err.INVALID_CONFIG
+    assert (err.ctx["reason"], err.ctx["stage"], err.ctx["template_id"], err.ctx["path"]) == (
+        "empty_prompt", "evaluation", "blank", str(path))
+    assert str(path) in err.ctx["fix"]
+
+
+def test_a_prompt_with_text_is_not_empty(paths: Paths) -> None:
+    template(paths, "evaluation", "short", "{{ response }}")
+    assert render_template(paths, "evaluation", "short", {"response": " x "}) == " x "
+
+
+def test_template_that_is_not_utf8_is_refused_with_its_offset(paths: Paths) -> None:
+    path = template(paths, "draft", "latin1", "")
+    path.write_bytes("Caf".encode() + b"\xe9 {{ concepts|length }}\n")
+    with pytest.raises(DDError) as info:
+        render_template(paths, "draft", "latin1", {"concepts": []})
+    err = info.value
+    assert err.code is Err.PARSER_FAILURE
+    assert (err.ctx["reason"], err.ctx["path"], err.ctx["offset"], err.ctx["line"], err.ctx["byte"]) == (
+        "invalid_utf8", str(path), 3, 1, "e9")
+    assert (err.ctx["stage"], err.ctx["template_id"]) == ("draft", "latin1") and str(path) in err.ctx["fix"]

@@ -340,3 +340,59 @@ def test_write_raw_never_leaves_raw_without_metadata(store: GensDataLayer) -> No
     assert info.value.ctx["path"] == str(store.paths.raw_metadata_path("draft", GEN))
     assert not store.paths.raw_path("draft", GEN).exists()
     assert leftovers(gen_dir(store)) == []
+
+
+# --- files that are there but not whole: coded, with the repair that costs least ---------------
+
+@pytest.mark.parametrize(
+    ("reader", "name", "forced"),
+    [("read_prompt", "prompt.txt", None), ("read_raw", "raw.txt", "draft_raw"),
+     ("read_parsed", "parsed.txt", "draft_parsed")],
+)
+def test_text_that_is_not_utf8_is_coded_with_offset_and_repair(
+        store: GensDataLayer, reader: str, name: str, forced: str | None) -> None:
+    store.write_raw("draft", GEN, "answer\n", raw_meta())
+    path = store.paths.gen_file("draft", GEN, name)
+    path.write_bytes(b"first line\nsecond \xff\xfe line\n")
+    with pytest.raises(DDError) as info:
+        getattr(store, reader)("draft", GEN)
+    err = info.value
+    assert err.code is Err.PARSER_FAILURE
+    ctx = err.ctx
+    assert (ctx["reason"], ctx["path"], ctx["offset"], ctx["line"], ctx["byte"]) == (
+        "invalid_utf8", str(path), 18, 2, "ff")
+    assert (ctx["stage"], ctx["gen_id"], ctx["artifact"]) == ("draft", GEN, name.removesuffix(".txt"))
+    if forced is None:  # a prompt is rendered again for free: delete it
+        assert ctx["fix"].startswith(f"delete {path}")
+    else:  # the command names this one generation, the target before --forcerun
+        target = str(store.paths.parsed_path("draft", GEN))
+        assert ctx["fix"].startswith(f"snakemake {target} --forcerun {forced}")
+
+
+@pytest.mark.parametrize(
+    ("reader", "name", "fix_start"),
+    [("read_main_metadata", "metadata.json", "delete {path}"),
+     ("read_raw_metadata", "raw_metadata.json", "snakemake {parsed} --forcerun draft_raw"),
+     ("read_parsed_metadata", "parsed_metadata.json", "snakemake {parsed} --forcerun draft_parsed")],
+)
+def test_corrupt_phase_record_names_line_column_and_repair(
+        store: GensDataLayer, reader: str, name: str, fix_start: str) -> None:
+    path = write_file(store.paths.gen_file("draft", GEN, name), '{\n  "stage": "draft",\n  "gen_id": \n')
+    with pytest.raises(DDError) as info:
+        getattr(store, reader)("draft", GEN)
+    err = info.value
+    assert err.code is Err.PARSER_FAILURE
+    assert (err.ctx["reason"], err.ctx["path"], err.ctx["line"], err.ctx["column"]) == ("invalid_json", str(path), 4, 1)
+    want = fix_start.format(path=path, parsed=store.paths.parsed_path("draft", GEN))
+    assert err.ctx["fix"].startswith(want)
+
+
+def test_phase_record_that_is_not_utf8_is_coded(store: GensDataLayer) -> None:
+    path = store.paths.raw_metadata_path("draft", GEN)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b'{"stage": "dr\xe9ft"}')
+    with pytest.raises(DDError) as info:
+        store.read_raw_metadata("draft", GEN)
+    assert info.value.code is Err.PARSER_FAILURE
+    assert (info.value.ctx["reason"], info.value.ctx["offset"]) == ("invalid_utf8", 13)
+    assert "--forcerun draft_raw" in info.value.ctx["fix"]

@@ -13,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Mapping
 
 from .. import catalogs, ids
+from ..repairs import file_repair
 from ..errors import DDError, Err
 from ..fsio import atomic_write_json, atomic_write_text, read_json
 from ..membership import MEMBERSHIP_COLUMNS, Member, metadata_from_row
-from ..paths import Paths
+from ..paths import METADATA, Paths
 from ..store import GensDataLayer
 from . import design as D
 
@@ -57,6 +58,34 @@ def validate_against_catalogs(design: list[dict[str, str]], known: Mapping[str, 
                                            "reasons": sorted(CATALOG_FIELDS[n] for n in missing)})
 
 
+def check_combo_concepts(paths: Paths, combo_ids: set[str]) -> None:
+    """Every concept of the design's combos is in the concepts catalog and has a description.
+
+    A draft prompt renders each concept's text; found at the draft's prompt job instead, the
+    gap would surface after the cohort is compiled and other drafts are paid for. A concept
+    with no description file at any level would render as its bare name: refused too.
+    """
+    combos, known = catalogs.combos(paths), catalogs.concepts(paths)
+    used = {cid: combos[cid] for cid in sorted(combo_ids) if cid in combos}
+    missing = {cid: [c for c in combo.concept_ids if c not in known] for cid, combo in used.items()}
+    missing = {cid: absent for cid, absent in missing.items() if absent}
+    if missing:
+        raise DDError(Err.DATA_MISSING, {
+            "reason": "concepts_missing_for_combo", "missing": missing, "path": str(paths.concepts_csv),
+            "combo_mappings": str(paths.combo_mappings_csv),
+            "fix": f"add the concepts to {paths.concepts_csv}, or take these combos out of the spec"})
+    undescribed = {}
+    for combo in used.values():
+        for concept_id in combo.concept_ids:
+            if not known[concept_id].descriptions:
+                levels = dict.fromkeys((combo.description_level, "paragraph", "sentence"))
+                undescribed[concept_id] = [str(paths.concept_description(level, concept_id)) for level in levels]
+    if undescribed:
+        raise DDError(Err.DATA_MISSING, {
+            "reason": "concept_description_missing", "missing": undescribed, "path": str(paths.concepts_csv),
+            "fix": "write one of the listed description files for each concept"})
+
+
 def _existing_signature(store: GensDataLayer):
     def lookup(stage: str, gen_id: str):
         path = store.paths.metadata_path(stage, gen_id)
@@ -65,7 +94,8 @@ def _existing_signature(store: GensDataLayer):
         except DDError as err:
             if err.code is Err.DATA_MISSING:
                 return None
-            err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": "metadata"})
+            err.ctx.update({"stage": stage, "gen_id": gen_id, "artifact": "metadata",
+                            "fix": file_repair(store.paths, stage, gen_id, METADATA)})
             raise
 
     return lookup
@@ -93,6 +123,7 @@ def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> tupl
                                            "path": str(spec_path), "fix": "write the cohort's spec/config.yaml"})
     design = D.normalise(compile_design(load_spec(spec_path), seed=seed))
     validate_against_catalogs(design, catalog_values(paths))
+    check_combo_concepts(paths, {d["combo_id"] for d in design if d.get("combo_id")})
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
              for stage in ("draft", "essay", "evaluation")}
     rows = D.build_membership(design, cohort_id, modes, _existing_signature(GensDataLayer(paths)))
@@ -131,4 +162,4 @@ def _check_copy_templates(rows: list[D.MembershipRow]) -> None:
                                            "fix": "a draft has no parent to copy: use generator=llm"})
 
 
-__all__ = ["compile_cohort", "design_cohort", "members_of", "validate_against_catalogs"]
+__all__ = ["check_combo_concepts", "compile_cohort", "design_cohort", "members_of", "validate_against_catalogs"]

@@ -23,9 +23,10 @@ import openai
 from pydantic import BaseModel, ConfigDict
 
 from ..errors import DDError, Err
-from ..offline.responder import dispatch
+from ..offline.responder import GENERATION_HEADER, dispatch
 from .config import GenerationSettings, ModelRoute, ProviderConfig
-from .retry import RetryPolicy, Sleep, TransientError, call_with_retries
+from .reply import Answer, read_answer
+from .retry import RetryPolicy, Sleep, call_with_retries, redact_url
 
 T = TypeVar("T")
 _OFFLINE_URL = "http://offline.invalid/v1"
@@ -53,7 +54,8 @@ def _offline_http_client() -> httpx2.Client:
     """An HTTP client whose 'network' is the offline responder, called in process."""
 
     def handler(request: httpx2.Request) -> httpx2.Response:
-        status, payload = dispatch(request.method, request.url.path, request.read())
+        generation = request.headers.get(GENERATION_HEADER)
+        status, payload = dispatch(request.method, request.url.path, request.read(), generation=generation)
         headers = {"x-request-id": payload["id"]} if isinstance(payload.get("id"), str) else {}
         return httpx2.Response(status, json=payload, headers=headers)
 
@@ -75,9 +77,13 @@ def _read_key(provider: str, cfg: ProviderConfig) -> str | None:
     if not key:
         raise DDError(
             Err.INVALID_CONFIG,
-            {"reason": "missing_api_key", "provider": provider, "env_var": cfg.api_key_env},
+            {"reason": "missing_api_key", "provider": provider, "base_url": redact_url(cfg.base_url),
+             "env_var": cfg.api_key_env},
         )
     return key
+
+
+FailedAttempt = Callable[[dict[str, Any]], object]
 
 
 class LLMClient:
@@ -156,34 +162,45 @@ class LLMClient:
         )
         return sdk, ((key,) if key else ())
 
-    def generate(self, model_id: str, prompt: str, settings: GenerationSettings, *,
-                 before_attempt: Callable[[], object] | None = None,
-                 on_failed_attempt: Callable[[dict[str, Any]], object] | None = None,
-                 generation: str | None = None) -> LLMResult:
-        """One chat completion for ``prompt`` with retries; raises ``DDError`` on failure."""
+    def generate(
+        self,
+        model_id: str,
+        prompt: str,
+        settings: GenerationSettings,
+        *,
+        on_failed_attempt: FailedAttempt | None = None,
+        before_attempt: Callable[[], object] | None = None,
+        generation: str | None = None,
+    ) -> LLMResult:
+        """One chat completion for ``prompt`` with retries; raises ``DDError`` on failure.
+
+        ``before_attempt`` runs before every attempt (the budget re-checks there; what it raises
+        aborts the call unchanged). ``on_failed_attempt`` hears of every failed attempt, with
+        ``billable`` when the provider may have charged for it. ``generation``
+        (``"<stage>/<gen_id>"``) is sent as a header so provider logs (and the offline
+        provider's answer) can tell replicates of one prompt apart.
+        """
         route = self.route(model_id)
         cfg = self._provider(route.provider)
+        ctx = {"provider": route.provider, "base_url": redact_url(cfg.base_url), "model_id": model_id,
+               "model": route.model}
         sdk, secrets = self._sdk_for(route.provider)
-        request = _request_kwargs(route, prompt, settings)
-        if generation:
-            request["extra_headers"] = {"X-Daydreaming-Generation": generation}
-        policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s)
-        ctx = {"provider": route.provider, "model_id": model_id, "model": route.model}
+        request = _request_kwargs(route, prompt, settings, generation)
+        policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_wait_s)
         throttle = self._throttles.get(route.provider)
 
-        def attempt() -> Any:
-            if before_attempt is not None:
-                before_attempt()
+        def attempt() -> tuple[Answer, str | None]:
             if throttle is not None:
                 throttle()
-            return _checked(sdk.chat.completions.create(**request))
+            raw = sdk.chat.completions.with_raw_response.create(**request)
+            return read_answer(raw.content), raw.headers.get("x-request-id")
 
         started = time.monotonic()
-        completion, attempts = call_with_retries(
-            attempt,
-            policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
+        (answer, header_id), attempts = call_with_retries(
+            attempt, policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
+            before_attempt=before_attempt, on_failed_attempt=on_failed_attempt,
         )
-        return _result(completion, route, settings, attempts, time.monotonic() - started)
+        return _result(answer, header_id, route, settings, attempts, time.monotonic() - started)
 
     def close(self) -> None:
         """Close the cached SDK clients (their connection pools)."""
@@ -193,7 +210,8 @@ class LLMClient:
             self._sdk.clear()
 
 
-def _request_kwargs(route: ModelRoute, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+def _request_kwargs(route: ModelRoute, prompt: str, settings: GenerationSettings,
+                    generation: str | None) -> dict[str, Any]:
     """SDK arguments: one user message, and only the sampling settings that were set."""
     kwargs: dict[str, Any] = {
         "model": route.model,
@@ -206,52 +224,47 @@ def _request_kwargs(route: ModelRoute, prompt: str, settings: GenerationSettings
             kwargs[name] = value
     if settings.timeout_s is not None:
         kwargs["timeout"] = settings.timeout_s
+    if generation is not None:
+        kwargs["extra_headers"] = {GENERATION_HEADER: generation}
     return kwargs
 
 
-def _checked(completion: Any) -> Any:
-    """Reject a 200 without choices (OpenRouter reports upstream failures this way) as transient."""
-    if not getattr(completion, "choices", None):
-        error = (getattr(completion, "model_extra", None) or {}).get("error")
-        message = str(error.get("message", "")) if isinstance(error, dict) else ""
-        raise TransientError("empty_choices", message)
-    return completion
+def _count(value: Any) -> int | None:
+    """A token count as an int; anything else (absent, a string, a bool) is unknown."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return int(value)
 
 
-def _usage(completion: Any, max_tokens: int) -> dict[str, int | None]:
-    usage = getattr(completion, "usage", None)
-    out: dict[str, int | None] = {
-        "prompt_tokens": getattr(usage, "prompt_tokens", None),
-        "completion_tokens": getattr(usage, "completion_tokens", None),
-        "total_tokens": getattr(usage, "total_tokens", None),
-    }
-    details = getattr(usage, "completion_tokens_details", None)
-    if getattr(details, "reasoning_tokens", None) is not None:
-        out["reasoning_tokens"] = details.reasoning_tokens
+def _usage(raw: dict[str, Any], max_tokens: int) -> dict[str, int | None]:
+    out: dict[str, int | None] = {name: _count(raw.get(name))
+                                  for name in ("prompt_tokens", "completion_tokens", "total_tokens")}
+    details = raw.get("completion_tokens_details")
+    reasoning = _count(details.get("reasoning_tokens")) if isinstance(details, dict) else None
+    if reasoning is not None:
+        out["reasoning_tokens"] = reasoning
     out["max_tokens"] = max_tokens
     return out
 
 
-def _reported_cost(completion: Any) -> float | None:
+def _reported_cost(raw: dict[str, Any]) -> float | None:
     """OpenRouter's ``usage.cost`` (USD), when the provider reports one."""
-    extra = getattr(getattr(completion, "usage", None), "model_extra", None) or {}
-    cost = extra.get("cost")
+    cost = raw.get("cost")
     return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
 
-def _result(completion: Any, route: ModelRoute, settings: GenerationSettings, attempts: int, duration_s: float) -> LLMResult:
-    choice = completion.choices[0]
-    text = (choice.message.content or "").replace("\r\n", "\n").strip()
-    usage = _usage(completion, settings.max_tokens)
+def _result(answer: Answer, header_id: str | None, route: ModelRoute, settings: GenerationSettings, attempts: int,
+            duration_s: float) -> LLMResult:
+    usage = _usage(answer.usage, settings.max_tokens)
     completion_tokens = usage["completion_tokens"]
-    cost = _reported_cost(completion)
+    cost = _reported_cost(answer.usage)
     return LLMResult(
-        text=text,
-        finish_reason=choice.finish_reason,
-        truncated=choice.finish_reason == "length"
+        text=answer.text.replace("\r\n", "\n").strip(),
+        finish_reason=answer.finish_reason,
+        truncated=answer.finish_reason == "length"
         or (completion_tokens is not None and completion_tokens >= settings.max_tokens),
         usage=usage,
-        request_id=completion.id or getattr(completion, "_request_id", None),
+        request_id=answer.request_id or header_id,
         cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens),
         duration_s=duration_s,
         attempts=attempts,

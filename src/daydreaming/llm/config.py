@@ -27,7 +27,7 @@ class ProviderConfig(_Frozen):
 
     ``base_url`` is an OpenAI-compatible root (``https://openrouter.ai/api/v1``) or ``offline:``
     for the built-in deterministic provider (no server, no key). ``max_retries`` counts retries
-    after the first attempt.
+    after the first attempt; ``max_retry_wait_s`` is the longest ``Retry-After`` honoured.
     """
 
     base_url: str = Field(min_length=1)
@@ -37,6 +37,7 @@ class ProviderConfig(_Frozen):
     max_retries: int = Field(default=5, ge=0)
     backoff_base_s: float = Field(default=1.0, ge=0)
     backoff_max_s: float = Field(default=60.0, ge=0)
+    max_retry_wait_s: float = Field(default=120.0, gt=0)  # a longer Retry-After fails the call at once
 
     @field_validator("headers")
     @classmethod

@@ -1,10 +1,16 @@
 """A deterministic stand-in for an OpenAI-compatible chat model.
 
 The demo pipeline and the test suite need answers without a network, a key or a GPU, and they
-need the *same* answer every time for the same (model, prompt) so reruns are reproducible and
-the in-process provider can be compared byte for byte with the loopback server. The answers are
-shaped so the real parsers succeed: ``<essay-idea>`` blocks for draft templates, ``<essay>``
-blocks for essay templates and a final ``SCORE: N`` line for evaluation templates.
+need the *same* answer every time for the same (model, prompt, generation) so reruns are
+reproducible and the in-process provider can be compared byte for byte with the loopback
+server. The generation (the client's ``X-Daydreaming-Generation`` header, ``<stage>/<gen_id>``)
+is part of the key so that replicates of one prompt get different answers, as from a sampling
+model: reports need scores that vary across replicates. Without the header, the answer
+depends on (model, prompt) alone.
+
+The answers are shaped so the real parsers succeed: ``<essay-idea>`` blocks for draft
+templates, ``<essay>`` blocks for essay templates and a final ``SCORE: N`` line for
+evaluation templates.
 
 Everything here is pure (no clock, no I/O): both the loopback HTTP server and the in-process
 ``httpx`` transport call :func:`dispatch`, so they cannot drift apart.
@@ -19,6 +25,7 @@ from typing import Any
 
 from ..errors import DDError, Err
 
+GENERATION_HEADER = "X-Daydreaming-Generation"  # which generation a request is for (client -> provider)
 ECHO_MODEL = "offline/echo"
 MODELS = ("offline/demo", ECHO_MODEL)
 
@@ -117,17 +124,22 @@ def _max_tokens_of(request: dict[str, Any]) -> int | None:
     return value
 
 
-def respond(request: dict[str, Any]) -> dict[str, Any]:
+def _digest(model: str, prompt: str, generation: str | None) -> bytes:
+    key = f"{model}\n{prompt}" if generation is None else f"{model}\n{generation}\n{prompt}"
+    return hashlib.sha256(key.encode()).digest()
+
+
+def respond(request: dict[str, Any], generation: str | None = None) -> dict[str, Any]:
     """Answer a chat.completions request body with a chat.completion response body.
 
-    Deterministic in (model, prompt, max_tokens). Raises ``DDError(INVALID_CONFIG,
+    Deterministic in (model, prompt, generation, max_tokens). Raises ``DDError(INVALID_CONFIG,
     reason=invalid_request)`` for a malformed body (the HTTP layers turn it into a 400).
     """
     model = request.get("model")
     if not isinstance(model, str) or not model:
         raise DDError(Err.INVALID_CONFIG, {"reason": "invalid_request", "field": "model"})
     prompt = prompt_of(request)
-    digest = hashlib.sha256(f"{model}\n{prompt}".encode()).digest()
+    digest = _digest(model, prompt, generation)
     full = prompt if model == ECHO_MODEL else _compose(digest, prompt)
     text, completion_tokens, cut = _truncate(full, _max_tokens_of(request))
     prompt_tokens = len(prompt.split())
@@ -161,11 +173,12 @@ def models_body() -> dict[str, Any]:
     return {"object": "list", "data": [{"id": m, "object": "model", "owned_by": "offline"} for m in MODELS]}
 
 
-def dispatch(method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
+def dispatch(method: str, path: str, body: bytes, generation: str | None = None) -> tuple[int, dict[str, Any]]:
     """Route one OpenAI-compatible API request to (status, JSON payload).
 
     ``path`` is the URL path (``/v1/chat/completions``); anything outside the two supported
-    endpoints gets a 404 like a real server would give.
+    endpoints gets a 404 like a real server would give. ``generation`` is the value of the
+    :data:`GENERATION_HEADER` request header, when there is one.
     """
     if method == "GET" and path.endswith("/models"):
         return 200, models_body()
@@ -175,7 +188,7 @@ def dispatch(method: str, path: str, body: bytes) -> tuple[int, dict[str, Any]]:
         request = json.loads(body or b"{}")
         if not isinstance(request, dict):
             raise DDError(Err.INVALID_CONFIG, {"reason": "invalid_request", "field": "body"})
-        return 200, respond(request)
+        return 200, respond(request, generation)
     except json.JSONDecodeError:
         return 400, error_body("request body is not JSON", 400)
     except DDError as err:

@@ -7,6 +7,8 @@ process must be able to point at it and then be inspected. Stdlib only (``Thread
 Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models`` (the API) and ``GET /_stats``,
 ``GET /_requests``, ``POST /_faults``, ``POST /_reset`` (control; not counted as requests).
 Keys are never stored: an ``Authorization`` header is recorded as present/absent plus a sha256.
+Each log entry names the generation the request was for (``generation``: the client's
+``X-Daydreaming-Generation`` header, else None), so tests can count requests per generation.
 """
 
 from __future__ import annotations
@@ -25,8 +27,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import DDError
-from .faults import Fault, FaultBook, apply_to_payload
-from .responder import dispatch, error_body, prompt_of
+from .faults import Fault, FaultBook, apply_to_payload, bad_body
+from .responder import GENERATION_HEADER, dispatch, error_body, prompt_of
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +145,9 @@ class OfflineServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: OfflineServer
     protocol_version = "HTTP/1.1"
+    # Headers and body leave in two writes; with Nagle on, the body waits for the client's
+    # delayed ACK: 40 ms added to every request on loopback.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         log.debug("offline server: " + format, *args)
@@ -196,14 +201,21 @@ class _Handler(BaseHTTPRequestHandler):
             return
         if fault is not None and fault.status is not None:
             return self._fail(fault)
-        status, payload = dispatch(self.command, path, body)
-        if status == 200 and isinstance(payload.get("id"), str):
+        status, payload = dispatch(self.command, path, body, generation=self.headers.get(GENERATION_HEADER))
+        if status != 200:
+            return self._send(status, payload)
+        if isinstance(payload.get("id"), str):
             # The responder's id depends on the request only; a real provider's names one answer.
             payload["id"] = f"{payload['id']}-{seq}"
-        payload = apply_to_payload(fault, payload) if status == 200 else payload
+        payload = apply_to_payload(fault, payload)
         # An answer is generated (and billed) whether or not the client is still there to read it.
         self.server.note(entry, response_id=payload.get("id"), usage=payload.get("usage"))
-        self._send(status, payload)
+        replaced = bad_body(fault, payload)
+        if replaced is None:
+            self._send(status, payload)
+        else:
+            request_id = payload.get("id")
+            self._send_bytes(status, *replaced, {"x-request-id": request_id} if isinstance(request_id, str) else {})
         self.server.note(entry, delivered=True)
 
     def _fail(self, fault: Fault) -> None:
@@ -220,9 +232,9 @@ class _Handler(BaseHTTPRequestHandler):
             "method": self.command,
             "path": path,
             "model": request.get("model"),
-            "generation": headers.get("x-daydreaming-generation"),
             "prompt": _prompt_text(request),
             "max_tokens": request.get("max_tokens"),
+            "generation": headers.get(GENERATION_HEADER.lower()),
             "headers": {k: v for k, v in headers.items() if k not in SECRET_HEADERS},
             "authorization_present": auth is not None,
             "authorization_sha256": _secret_digest(auth) if auth is not None else None,
@@ -230,15 +242,18 @@ class _Handler(BaseHTTPRequestHandler):
         }
 
     def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        extra = dict(headers or {})
+        if isinstance(payload.get("id"), str):
+            extra["x-request-id"] = payload["id"]
+        self._send_bytes(status, json.dumps(payload).encode(), "application/json", extra)
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str, headers: dict[str, str]) -> None:
         if not self.path.startswith("/_"):
             self.server.count_status(status)
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        if isinstance(payload.get("id"), str):
-            self.send_header("x-request-id", payload["id"])
-        for name, value in (headers or {}).items():
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
