@@ -160,9 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    import yaml
-
+    from .config import load_config
     from .errors import DDError
+    from .yamlio import read_yaml_file
 
     parser = argparse.ArgumentParser(prog="daydreaming estimate", description=main.__doc__)
     parser.add_argument("--configfile", default="config/config.yaml",
@@ -175,12 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the full estimate (every call) as JSON")
     args = parser.parse_args(argv)
     try:
-        with open(args.configfile, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle) or {}
+        config = read_yaml_file(args.configfile) or {}
         if args.data_root is not None:
             config["data_root"] = args.data_root
         if args.cohorts is not None:
             config["cohorts"] = args.cohorts
+        load_config(config, path=args.configfile)  # errors name the file and the line
         rt = Runtime.from_config(config)
         plan = StorePlan.build(rt.paths, rt.config.cohorts, policy=rt.config.rerun_policy)
         data = report(rt, plan, args.default_completion_tokens)
