@@ -69,6 +69,15 @@ def test_committed_schema_is_generated_from_the_models() -> None:
         "config/schema/config.schema.yaml is stale: run `python -m daydreaming.config_schema --write`")
 
 
+def test_config_readme_documents_every_key_as_the_models_do() -> None:
+    readme = (REPO / "config" / "README.md").read_text(encoding="utf-8")
+    assert readme == config_schema.with_key_table(readme), (
+        "config/README.md's key table is stale: run `python -m daydreaming.config_schema --write`")
+    for path, _ in _walk(config_schema.generate()):
+        if path and not path.endswith(("[]", "<name>")):  # an item or a name is not a key
+            assert f"| `{path}` |" in readme, path
+
+
 def _walk(node: dict[str, Any], path: str = ""):
     """Every (dotted path, schema node) of values a config file can hold."""
     yield path, node
