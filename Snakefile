@@ -14,7 +14,8 @@ configfile: CONFIG_FILE
 
 # Bad values and unknown keys: INVALID_CONFIG (file, key path, allowed values) before any job;
 # then every key holds its value or its one default (config.py is the source of both).
-config.update(load_config(config, path=(workflow.overwrite_configfiles or [CONFIG_FILE])[-1]).model_dump(mode="json"))
+CONFIG_PATH = (workflow.overwrite_configfiles or [CONFIG_FILE])[-1]  # a --configfile wins
+config.update(load_config(config, path=CONFIG_PATH).model_dump(mode="json"))
 validate(config, "config/schema/config.schema.yaml")
 
 
