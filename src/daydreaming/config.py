@@ -1,84 +1,188 @@
-"""Typed view of ``config/config.yaml`` for the package (the workflow validates the same file
-against ``config/schema/config.schema.yaml`` first, which gives users schema-level errors)."""
+"""The workflow's configuration (``config/config.yaml``): one definition, one loader.
+
+These pydantic models are the single source of truth: ``config/schema/config.schema.yaml``
+(the JSON schema Snakemake's ``validate()`` reads, and editors can use) is generated from them
+(``python -m daydreaming.config_schema --write``, a test checks it is current), and every
+default lives here once, so a setting has the same default whatever the shape of the file.
+
+``load_config`` is the one way in, for the workflow (``Snakefile``) and the commands alike: a
+YAML syntax error names the file, line and column; a bad value or an unknown key is refused
+with ``INVALID_CONFIG`` naming the file, the key path, the allowed values and the line, before
+any job runs.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from .errors import validate_model
+from .config_errors import config_error, unknown_name_error
+from .llm.config import GenerationSettings, ProviderConfig
+from .yamlio import read_yaml_file
+
+CONFIG_FILE = "config/config.yaml"
+COHORT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+OFFLINE_PROVIDER = "offline"
+# Seed-system default answer length; a stage that sets no max_tokens gets it, always.
+DEFAULT_MAX_TOKENS = 20480
 
 
-class StageSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_tokens: int = Field(4096, gt=0)
-    temperature: float | None = Field(None, ge=0)
-    top_p: float | None = Field(None, ge=0, le=1)
-    seed: int | None = None
-    timeout_s: float | None = Field(None, gt=0)
-    min_lines: int | None = Field(None, ge=0)
+
+class StageSettings(GenerationSettings):
+    """One stage's generation settings: what is sent to the provider, plus the parse's checks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="StageSettings")
+
+    max_tokens: int = Field(
+        default=DEFAULT_MAX_TOKENS, gt=0,
+        description="Most tokens the model may generate for one answer of this stage; also what the budget "
+        "reserves for a call before it starts.",
+    )
+    min_lines: int | None = Field(
+        default=None, ge=0,
+        description="The parse refuses a raw answer with fewer non-empty lines (a truncated or empty answer); "
+        "null or 0: no check.",
+    )
 
     def generation(self) -> dict[str, Any]:
-        """The settings sent to the provider (and recorded in raw_metadata.json)."""
-        keys = ("max_tokens", "temperature", "top_p", "seed", "timeout_s")
-        return {k: getattr(self, k) for k in keys if getattr(self, k) is not None}
+        """The settings sent to the provider (and recorded in raw_metadata.json): only those set."""
+        return self.model_dump(include=set(GenerationSettings.model_fields), exclude_none=True)
 
 
-class ProviderSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DraftSettings(StageSettings):
+    """Draft settings: as any stage, but a draft needs 3 non-empty lines unless told otherwise."""
 
-    base_url: str
-    api_key_env: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")  # a name, never the key
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout_s: float = Field(600.0, gt=0)
-    max_retries: int = Field(5, ge=0)
-    max_retry_wait_s: float = Field(120.0, gt=0)  # a longer Retry-After fails the call at once
-    # Workflow-level limits (not the client's): concurrent calls across all jobs of a run
-    # (the Snakemake resource llm_<provider>) and request starts per minute across processes.
-    max_concurrent: int = Field(8, ge=1)
-    requests_per_minute: float | None = Field(None, gt=0)
+    model_config = ConfigDict(extra="forbid", frozen=True, title="DraftSettings")
+
+    min_lines: int | None = Field(
+        default=3, ge=0,
+        description="The parse refuses a raw draft with fewer non-empty lines (a truncated or empty answer); "
+        "null or 0: no check.",
+    )
+
+
+class StagesSettings(_Settings):
+    """Per-stage settings; a stage left out gets every default (the same as an empty mapping)."""
+
+    draft: DraftSettings = Field(default=DraftSettings(), description="Settings of draft generations.")
+    essay: StageSettings = Field(default=StageSettings(), description="Settings of essay generations.")
+    evaluation: StageSettings = Field(default=StageSettings(), description="Settings of evaluation generations.")
+
+
+class ProviderSettings(ProviderConfig):
+    """A provider as the workflow configures it: the client's settings plus the workflow's limits."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, title="ProviderSettings")
+
+    max_concurrent: int = Field(
+        default=8, ge=1,
+        description="Calls in flight at once across all jobs of a run (the Snakemake resource "
+        "llm_<provider>; --resources llm_<provider>=N overrides it). The profile's cores must cover it.",
+    )
+    requests_per_minute: float | None = Field(
+        default=None, gt=0,
+        description="Request starts per minute (retries included) across threads and processes, through "
+        "<data_root>/.ratelimit/<provider>; null: no limit.",
+    )
 
     def client_settings(self) -> dict[str, Any]:
         """What the LLM client's ProviderConfig takes (the workflow limits are applied outside it)."""
-        return self.model_dump(exclude={"max_concurrent", "requests_per_minute"})
+        return self.model_dump(include=set(ProviderConfig.model_fields))
 
 
-class LLMSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class LLMSettings(_Settings):
+    """Providers, how catalog models map to them, and the limits on spending."""
 
-    default_provider: str = "offline"
-    providers: dict[str, ProviderSettings] = Field(
-        default_factory=lambda: {"offline": ProviderSettings(base_url="offline:")}
+    default_provider: str = Field(
+        default=OFFLINE_PROVIDER, min_length=1,
+        description="Provider of a model whose llm_models.csv 'provider' names no configured provider; "
+        "when set, it must be a key of providers.",
     )
-    model_providers: dict[str, str] = Field(default_factory=dict)
-    # No new call starts once spent (the ledger) + in flight + this call's worst case would pass it.
-    max_cost_usd: float | None = Field(None, ge=0)
-    # No call starts when the data root's file system has less free space (its answer must fit).
-    min_free_disk_mb: int = Field(100, ge=0)
+    providers: dict[str, ProviderSettings] = Field(
+        default={OFFLINE_PROVIDER: ProviderSettings(base_url="offline:")},
+        description="Provider name -> its settings. The built-in offline provider (base_url 'offline:') "
+        "answers deterministically with no key and no network.",
+        json_schema_extra={"propertyNames": {"minLength": 1}, "default": {OFFLINE_PROVIDER: {"base_url": "offline:"}}},
+    )
+    model_providers: dict[str, str] = Field(
+        default={},
+        description="Catalog model id -> provider name, overriding the 'provider' column of llm_models.csv.",
+        json_schema_extra={"additionalProperties": {"type": "string", "minLength": 1,
+                                                    "description": "a key of llm.providers"}},
+    )
+    max_cost_usd: float | None = Field(
+        default=None, ge=0,
+        description="USD budget over every run on this data root (ledger: <data_root>/.ledger/spend.jsonl): "
+        "no call starts once spent + calls in flight + its worst case would pass it; null: no budget.",
+    )
+    min_free_disk_mb: int = Field(
+        default=100, ge=0,
+        description="Calls do not start while the data root's file system has less free space (MiB), so a "
+        "paid answer is never lost to a full disk; 0: no check.",
+    )
+
+    @model_validator(mode="after")
+    def _providers_exist(self) -> LLMSettings:
+        """A provider name that names no provider would fail every call of its models: refuse it now."""
+        known = sorted(self.providers)
+        # Left at its default, default_provider may name no provider: then every model must name one.
+        if "default_provider" in self.model_fields_set and self.default_provider not in self.providers:
+            raise unknown_name_error(["default_provider"], self.default_provider, known)
+        for model_id, provider in self.model_providers.items():
+            if provider not in self.providers:
+                raise unknown_name_error(["model_providers", model_id], provider, known)
+        return self
 
 
-def _default_stages() -> dict[str, StageSettings]:
-    return {
-        "draft": StageSettings(max_tokens=20480, min_lines=3),
-        "essay": StageSettings(max_tokens=20480),
-        "evaluation": StageSettings(max_tokens=20480),
-    }
+class PipelineConfig(_Settings):
+    """daydreaming workflow configuration (config/config.yaml); every key is described in config/README.md."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-class PipelineConfig(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    data_root: str = ""
-    cohorts: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]] = Field(default_factory=list)
-    rerun_policy: Literal["seed", "make"] = "seed"
-    stages: dict[Literal["draft", "essay", "evaluation"], StageSettings] = Field(default_factory=_default_stages)
-    llm: LLMSettings = Field(default_factory=LLMSettings)
-
-    @classmethod
-    def from_mapping(cls, data: dict[str, Any], source: str = "config") -> "PipelineConfig":
-        return validate_model(cls, data, "invalid_config", path=source)
+    data_root: str = Field(
+        default="",
+        description="Where the store (gens/), the catalogs (1_raw/) and the cohorts live; empty: "
+        "$DAYDREAMING_DATA_ROOT, else 'data'.",
+    )
+    cohorts: list[Annotated[str, Field(pattern=COHORT_ID)]] = Field(
+        description="Cohorts to run: each is <data_root>/cohorts/<id>/ with spec/config.yaml (compiled by the "
+        "workflow) or a ready-made membership.csv. Override: --config cohorts='[a,b]'.",
+    )
+    rerun_policy: Literal["seed", "make"] = Field(
+        default="seed",
+        description="seed: an artifact is regenerated only when it is missing or its stage is forced; a "
+        "regenerated parent leaves existing children alone. make: a regenerated parent makes its children "
+        "stale, as in make.",
+    )
+    stages: StagesSettings = Field(default=StagesSettings(), description="Generation settings per stage.")
+    llm: LLMSettings = Field(default=LLMSettings(), description="LLM providers, model routing and spending limits.")
 
     def stage(self, stage: str) -> StageSettings:
-        return self.stages.get(stage) or StageSettings()  # type: ignore[arg-type]
+        settings: StageSettings = getattr(self.stages, stage)
+        return settings
+
+
+def load_config(source: str | Path | Mapping[str, Any], *, path: str | Path | None = None) -> PipelineConfig:
+    """The validated configuration, from a YAML file or from a mapping already read.
+
+    ``path`` names the file a mapping came from (the workflow passes Snakemake's ``config`` and
+    the config file), so errors can name the file and the line of the offending key; a mapping
+    holding command-line overrides still validates as a whole. Raises ``DDError``
+    (``INVALID_CONFIG``) with ``reason`` ``invalid_config`` or ``yaml_syntax``.
+    """
+    if not isinstance(source, Mapping):
+        path = Path(source)
+        data: Any = read_yaml_file(path)
+        data = {} if data is None else data
+    else:
+        data = source
+    try:
+        return PipelineConfig.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, data, path) from None

@@ -170,9 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    import yaml
-
+    from .config import load_config
     from .errors import DDError
+    from .yamlio import read_yaml_file
 
     parser = argparse.ArgumentParser(prog="daydreaming estimate", description=main.__doc__)
     parser.add_argument("--configfile", default="config/config.yaml",
@@ -191,12 +191,12 @@ def main(argv: list[str] | None = None) -> int:
     args.targets += [r for r in args.forcerun if "/" in r]
     args.forcerun = [r for r in args.forcerun if "/" not in r]
     try:
-        with open(args.configfile, encoding="utf-8") as handle:
-            config = yaml.safe_load(handle) or {}
+        config = read_yaml_file(args.configfile) or {}
         if args.data_root is not None:
             config["data_root"] = args.data_root
         if args.cohorts is not None:
             config["cohorts"] = args.cohorts
+        load_config(config, path=args.configfile)  # errors name the file and the line
         rt = Runtime.from_config(config)
         cohorts = rt.config.cohorts
         plan = StorePlan.build(rt.paths, cohorts, policy=rt.config.rerun_policy, forced_rules=args.forcerun,

@@ -13,7 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from . import catalogs
-from .config import PipelineConfig
+from .config import PipelineConfig, load_config
 from .paths import Paths
 from .store import GensDataLayer
 
@@ -31,7 +31,7 @@ class Runtime:
         with _RUNTIMES_LOCK:
             runtime = _RUNTIMES.get(key)
             if runtime is None:
-                parsed = PipelineConfig.from_mapping(config)
+                parsed = load_config(config)
                 runtime = cls(parsed, Paths.from_str(parsed.data_root or None))
                 _RUNTIMES[key] = runtime
             return runtime

@@ -10,8 +10,7 @@ from daydreaming import catalogs
 from daydreaming.errors import DDError, Err
 from daydreaming.paths import Paths
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-REAL_RAW = SHARED / "reference" / "daydreaming-1_raw"
+FIXTURE_RAW = Path(__file__).resolve().parents[1] / "fixtures" / "catalogs" / "1_raw"
 
 TEMPLATE_HEADER = "template_id,template_name,description,parser,generator\n"
 
@@ -287,18 +286,87 @@ def test_template_for_unknown_template(paths: Paths) -> None:
     assert info.value.ctx["stage"] == "evaluation"
 
 
-# --- the real catalogs ------------------------------------------------------------------------
+# --- catalogs in the seed's formats (tests/fixtures/catalogs) ------------------------------------
 
-@pytest.fixture(scope="module")
-def real_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    if not REAL_RAW.is_dir():
-        pytest.fail(f"shared reference catalogs are required (looked in {REAL_RAW})")
-    root = tmp_path_factory.mktemp("real") / "data"
+def _linked(tmp_path_factory: pytest.TempPathFactory, raw: Path) -> Paths:
+    root = tmp_path_factory.mktemp("catalogs") / "data"
     root.mkdir()
-    (root / "1_raw").symlink_to(REAL_RAW, target_is_directory=True)
+    (root / "1_raw").symlink_to(raw, target_is_directory=True)
     return Paths(root)
 
 
+@pytest.fixture(scope="module")
+def fixture_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    return _linked(tmp_path_factory, FIXTURE_RAW)
+
+
+def test_fixture_draft_templates(fixture_paths: Paths) -> None:
+    drafts = catalogs.templates(fixture_paths, "draft")
+    assert list(drafts) == ["link-list", "tagged-thread-v2", "thinking-then-essay", "strict-essay-block",
+                            "names-only", "names_only", "literal-braces"]
+    assert {t.generator for t in drafts.values()} == {"llm"}  # "LLM" too: case does not matter
+    parsers = {tid: t.parser for tid, t in drafts.items()}
+    assert parsers == {"link-list": "identity", "tagged-thread-v2": "essay_idea_last",
+                       "thinking-then-essay": "essay_block_lenient", "strict-essay-block": "essay_block",
+                       "names-only": "identity", "names_only": "identity",
+                       "literal-braces": "identity"}  # a blank or whitespace-only cell: identity
+    assert drafts["link-list"].description == "Free-form links between the concepts, one per line"
+    for tid in drafts:
+        assert fixture_paths.template_file("draft", tid).is_file()
+
+
+def test_fixture_essay_templates_copy_has_no_file(fixture_paths: Paths) -> None:
+    essays = catalogs.templates(fixture_paths, "essay")
+    assert {tid: t.generator for tid, t in essays.items()} == {
+        "notes-to-essay": "llm", "draft-to-essay-v2": "llm", "final-idea-copy": "copy"}
+    for tid, t in essays.items():
+        assert fixture_paths.template_file("essay", tid).is_file() == (t.generator == "llm")
+
+
+def test_fixture_evaluation_templates(fixture_paths: Paths) -> None:
+    evaluations = catalogs.templates(fixture_paths, "evaluation")
+    assert {tid: t.parser for tid, t in evaluations.items()} == {
+        "novelty-0-9": "in_last_line", "rigor-final-score": "final_verdict", "plain-judgement": "identity"}
+    assert evaluations["novelty-0-9"].description.startswith("Rates novelty, with the last line")
+    # a template file no catalog row names is simply unused
+    assert fixture_paths.template_file("evaluation", "retired-scale").is_file()
+    assert "retired-scale" not in evaluations
+
+
+def test_fixture_models(fixture_paths: Paths) -> None:
+    models = catalogs.models(fixture_paths)
+    assert list(models) == ["fast-writer", "deep-writer", "judge_v1", "local_judge"]
+    assert models["fast-writer"].model == "vendor-a/writer-small:free"
+    assert models["deep-writer"].display_name == "Writer Large, long context"  # a quoted comma
+    assert models["local_judge"].provider == "" and models["local_judge"].specialization == ""
+
+
+def test_fixture_concepts_and_the_fallback_chain(fixture_paths: Paths) -> None:
+    concepts = catalogs.concepts(fixture_paths)
+    assert len(concepts) == 7
+    assert concepts["coral-reef"].name == concepts["coral-reef-v1"].name == "Coral Reef"
+    assert {cid: sorted(c.descriptions) for cid, c in concepts.items()} == {
+        "coral-reef": ["article", "paragraph", "sentence"], "coral-reef-v1": ["paragraph"],
+        "beekeeping": ["paragraph", "sentence"], "beekeeping-v2": ["sentence"], "origami": ["paragraph"],
+        "cartography": ["paragraph"], "tessellation": []}
+    reef = concepts["coral-reef"]
+    assert reef.content("article").startswith("Coral reefs are colonies")
+    assert reef.content("sentence") == "Reefs are built by the animals that live on them."
+    # requested level, then paragraph, then sentence, then the name
+    assert concepts["origami"].content("article") == concepts["origami"].descriptions["paragraph"]
+    assert concepts["beekeeping-v2"].content("paragraph") == concepts["beekeeping-v2"].descriptions["sentence"]
+    assert concepts["tessellation"].content("paragraph") == "Tessellation"
+    assert "\n\nEvery map" in concepts["cartography"].content("paragraph")  # blank lines inside are kept
+
+
+# --- the seed system's real catalogs (../shared) ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_paths(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Paths:
+    return _linked(tmp_path_factory, shared / "reference" / "daydreaming-1_raw")
+
+
+@pytest.mark.shared
 def test_real_draft_templates(real_paths: Paths) -> None:
     drafts = catalogs.templates(real_paths, "draft")
     assert len(drafts) == 22
@@ -314,6 +382,7 @@ def test_real_draft_templates(real_paths: Paths) -> None:
         assert real_paths.template_file("draft", tid).is_file()
 
 
+@pytest.mark.shared
 def test_real_essay_templates(real_paths: Paths) -> None:
     essays = catalogs.templates(real_paths, "essay")
     assert len(essays) == 8
@@ -323,6 +392,7 @@ def test_real_essay_templates(real_paths: Paths) -> None:
         assert real_paths.template_file("essay", tid).is_file() == (t.generator == "llm")
 
 
+@pytest.mark.shared
 def test_real_evaluation_templates(real_paths: Paths) -> None:
     evaluations = catalogs.templates(real_paths, "evaluation")
     assert len(evaluations) == 17
@@ -334,6 +404,7 @@ def test_real_evaluation_templates(real_paths: Paths) -> None:
         assert real_paths.template_file("evaluation", tid).is_file()
 
 
+@pytest.mark.shared
 def test_real_models(real_paths: Paths) -> None:
     models = catalogs.models(real_paths)
     assert len(models) == 24
@@ -343,6 +414,7 @@ def test_real_models(real_paths: Paths) -> None:
     assert models["deepseek_r1_f"].display_name == "DeepSeek R1 (Free)"
 
 
+@pytest.mark.shared
 def test_real_concepts(real_paths: Paths) -> None:
     concepts = catalogs.concepts(real_paths)
     assert len(concepts) == 18

@@ -11,11 +11,11 @@ import pytest
 from daydreaming.errors import DDError, Err
 from daydreaming.offline.responder import dispatch, respond
 
-# The seed's parsers (inventory section 7), restated so the demo's answers are checked against them.
+# The seed's parsers (parsers/seed.py), restated so the demo's answers are checked against them.
 ESSAY_IDEA = re.compile(r"<essay-idea(?:\s+[^>]*)?>\n([\s\S]*?)\n</essay-idea>")
 ESSAY = re.compile(r"<essay>([\s\S]*?)</essay>", re.IGNORECASE)
 SCORE_LINE = re.compile(r"^\s*SCORE:\s*[0-9](\.[0-9]+)?\s*$", re.IGNORECASE)
-TEMPLATES = Path(__file__).resolve().parents[3] / "shared/reference/daydreaming-1_raw/templates"
+FIXTURE_TEMPLATES = Path(__file__).resolve().parents[1] / "fixtures" / "catalogs" / "1_raw" / "templates"
 
 
 def ask(prompt: str, model: str = "offline/demo", **extra) -> dict:
@@ -125,15 +125,37 @@ def test_dispatch_routes_like_an_openai_server():
     assert status == 404 and payload["error"]["code"] == 404
 
 
-@pytest.mark.skipif(not TEMPLATES.is_dir(), reason="shared reference templates not present")
+def has_essay_idea(text: str) -> bool:
+    return bool(ESSAY_IDEA.search(text))
+
+
+def has_essay(text: str) -> bool:
+    return bool(ESSAY.search(text))
+
+
+def ends_with_score(text: str) -> bool:
+    return bool(SCORE_LINE.match(text.splitlines()[-1]))
+
+
 @pytest.mark.parametrize(
     "template, check",
     [
-        ("draft/deliberate-rolling-thread-v3.txt", lambda t: ESSAY_IDEA.search(t)),
-        ("draft/creative-synthesis-v7.txt", lambda t: ESSAY.search(t)),
-        ("evaluation/daydreaming-verification-v2.txt", lambda t: SCORE_LINE.match(t.splitlines()[-1])),
-        ("evaluation/novelty.txt", lambda t: SCORE_LINE.match(t.splitlines()[-1])),
+        ("draft/tagged-thread-v2.txt", has_essay_idea),
+        ("draft/thinking-then-essay.txt", has_essay),
+        ("evaluation/novelty-0-9.txt", ends_with_score),
     ],
 )
-def test_real_templates_get_answers_their_parsers_accept(template, check):
-    assert check(text_of(ask((TEMPLATES / template).read_text())))
+def test_templates_get_answers_their_parsers_accept(template, check):
+    assert check(text_of(ask((FIXTURE_TEMPLATES / template).read_text())))
+
+
+@pytest.mark.shared
+def test_real_templates_get_answers_their_parsers_accept(shared):
+    templates = shared / "reference" / "daydreaming-1_raw" / "templates"
+    for template, check in [
+        ("draft/deliberate-rolling-thread-v3.txt", has_essay_idea),
+        ("draft/creative-synthesis-v7.txt", has_essay),
+        ("evaluation/daydreaming-verification-v2.txt", ends_with_score),
+        ("evaluation/novelty.txt", ends_with_score),
+    ]:
+        assert check(text_of(ask((templates / template).read_text()))), template

@@ -1,4 +1,10 @@
-"""final_verdict: real judge answers, every supported format, and the cases that must fail."""
+"""final_verdict: judge answers in every supported format, and the cases that must fail.
+
+The judge answers under ``tests/fixtures/judge_outputs`` are the project's own, written in the
+shapes real judges use (a ``Final Score`` heading with the value below, a rounded total then the
+``SCORE`` marker, a bold fraction followed by a breakdown, a revised reasoning trace, ``SCORE:``
+then the value on its own line). The real answers in ``../shared`` run under ``-m shared``.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +17,12 @@ from daydreaming.errors import DDError, Err
 from daydreaming.parsers import parse
 from daydreaming.parsers.verdict import final_verdict
 
-JUDGE_OUTPUTS = pathlib.Path(__file__).resolve().parents[3] / "shared/reference/judge_outputs"
+JUDGE_OUTPUTS = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "judge_outputs"
 
 
-def _expected_rows() -> list[tuple[str, float]]:
-    with (JUDGE_OUTPUTS / "expected.csv").open(encoding="utf-8", newline="") as handle:
-        return [(row["file"], float(row["final_score"])) for row in csv.DictReader(handle)]
+def _expected(folder: pathlib.Path) -> list[dict[str, str]]:
+    with (folder / "expected.csv").open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def _failure(text: str, scale_max: float = 10.0) -> DDError:
@@ -26,30 +32,45 @@ def _failure(text: str, scale_max: float = 10.0) -> DDError:
     return excinfo.value
 
 
-# ---- the real answers ----
+# ---- judge answers ----
 
 
-def test_expected_csv_lists_the_five_answers():
-    assert sorted(name for name, _ in _expected_rows()) == ["004.txt", "022.txt", "035.txt", "076.txt", "163.txt"]
-
-
-@pytest.mark.parametrize("name, expected", _expected_rows())
-def test_real_judge_answer(name, expected):
-    text = (JUDGE_OUTPUTS / name).read_text(encoding="utf-8")
+@pytest.mark.parametrize("row", _expected(JUDGE_OUTPUTS), ids=lambda row: row["file"])
+def test_judge_answer(row):
+    text = (JUDGE_OUTPUTS / row["file"]).read_text(encoding="utf-8")
+    expected = float(row["final_score"])
     assert final_verdict(text) == expected
     assert parse("evaluation", "final_verdict", text) == f"{expected}\n"
 
 
-@pytest.mark.parametrize("name", ["004.txt", "022.txt", "035.txt", "163.txt"])
-def test_in_last_line_misses_the_real_verdicts(name):
-    """Inventory 7.4: the seed parser finds no score in the last 3 lines of these answers."""
-    with pytest.raises(DDError) as excinfo:
-        parse("evaluation", "in_last_line", (JUDGE_OUTPUTS / name).read_text(encoding="utf-8"))
-    assert excinfo.value.ctx["reason"] == "no_score_last_lines"
+@pytest.mark.parametrize("row", _expected(JUDGE_OUTPUTS), ids=lambda row: row["file"])
+def test_in_last_line_reads_only_a_marker_in_the_last_lines(row):
+    """The older parser finds a verdict only as a bare ``SCORE: d`` in the last 3 lines."""
+    text = (JUDGE_OUTPUTS / row["file"]).read_text(encoding="utf-8")
+    if row["in_last_line"]:
+        assert parse("evaluation", "in_last_line", text) == f"{float(row['in_last_line'])}\n"
+    else:
+        with pytest.raises(DDError) as excinfo:
+            parse("evaluation", "in_last_line", text)
+        assert excinfo.value.ctx["reason"] == "no_score_last_lines"
 
 
-def test_in_last_line_parses_only_076():
-    assert parse("evaluation", "in_last_line", (JUDGE_OUTPUTS / "076.txt").read_text(encoding="utf-8")) == "7.0\n"
+@pytest.mark.shared
+def test_real_judge_answers(shared):
+    """The real answers of earlier runs: final_verdict reads each, in_last_line only 076."""
+    folder = shared / "reference" / "judge_outputs"
+    rows = {row["file"]: float(row["final_score"]) for row in _expected(folder)}
+    assert sorted(rows) == ["004.txt", "022.txt", "035.txt", "076.txt", "163.txt"]
+    for name, expected in rows.items():
+        text = (folder / name).read_text(encoding="utf-8")
+        assert final_verdict(text) == expected, name
+        assert parse("evaluation", "final_verdict", text) == f"{expected}\n", name
+        if name == "076.txt":
+            assert parse("evaluation", "in_last_line", text) == "7.0\n"
+        else:
+            with pytest.raises(DDError) as excinfo:
+                parse("evaluation", "in_last_line", text)
+            assert excinfo.value.ctx["reason"] == "no_score_last_lines", name
 
 
 # ---- formats ----

@@ -11,8 +11,7 @@ from daydreaming.errors import DDError, Err
 from daydreaming.paths import Paths
 from daydreaming.render import render_template
 
-SHARED = Path(__file__).resolve().parents[3] / "shared"
-REAL_RAW = SHARED / "reference" / "daydreaming-1_raw"
+FIXTURE_RAW = Path(__file__).resolve().parents[1] / "fixtures" / "catalogs" / "1_raw"
 
 
 def template(paths: Paths, stage: str, template_id: str, text: str) -> Path:
@@ -125,66 +124,77 @@ def test_edited_template_is_rerendered(paths: Paths) -> None:
     assert render_template(paths, "evaluation", "t", {"response": "x"}) == "v2 x"
 
 
-# --- every real template renders with the variables its stage gets ----------------------------
+# --- every catalog template renders with the variables its stage gets ------------------------
+# On the project's catalogs in the seed's formats (loop.last, {% raw %}, links_block and
+# draft_block, response), and on the seed system's real catalogs under -m shared.
 
-@pytest.fixture(scope="module")
-def real_paths(tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    if not REAL_RAW.is_dir():
-        pytest.fail(f"shared reference catalogs are required (looked in {REAL_RAW})")
+CATALOGS = [
+    pytest.param("fixtures", id="fixture-catalogs"),
+    pytest.param("shared", id="real-catalogs", marks=pytest.mark.shared),
+]
+
+
+@pytest.fixture(scope="module", params=CATALOGS)
+def real_paths(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Paths:
+    raw = FIXTURE_RAW if request.param == "fixtures" else request.getfixturevalue("shared") / "reference" / "daydreaming-1_raw"
     root = tmp_path_factory.mktemp("real") / "data"
     root.mkdir()
-    (root / "1_raw").symlink_to(REAL_RAW, target_is_directory=True)
+    (root / "1_raw").symlink_to(raw, target_is_directory=True)
     return Paths(root)
 
 
-def _real_template_ids(stage: str) -> list[str]:
-    return sorted(p.stem for p in (REAL_RAW / "templates" / stage).glob("*.txt"))
+def _template_ids(paths: Paths, stage: str) -> list[str]:
+    return sorted(p.stem for p in paths.template_file(stage, "x").parent.glob("*.txt"))
 
 
 def test_every_llm_catalog_row_has_a_template_file(real_paths: Paths) -> None:
     for stage in ("draft", "essay", "evaluation"):
-        on_disk = set(_real_template_ids(stage))
+        on_disk = set(_template_ids(real_paths, stage))
         llm_rows = {tid for tid, t in catalogs.templates(real_paths, stage).items() if t.generator == "llm"}
         assert llm_rows <= on_disk, stage
-    assert len(_real_template_ids("draft")) == 22
-    assert len(_real_template_ids("essay")) == 7
-    assert len(_real_template_ids("evaluation")) == 21
+
+
+@pytest.mark.shared
+def test_real_catalogs_template_counts(shared: Path) -> None:
+    templates = shared / "reference" / "daydreaming-1_raw" / "templates"
+    assert {stage: len(list((templates / stage).glob("*.txt"))) for stage in ("draft", "essay", "evaluation")} == {
+        "draft": 22, "essay": 7, "evaluation": 21}
 
 
 @pytest.fixture(scope="module")
 def draft_concepts(real_paths: Paths) -> list[dict[str, str]]:
     known = catalogs.concepts(real_paths)
-    chosen = ["default-mode-network", "economic-moat", "generate-and-test"]
+    chosen = list(known)[:3]
     return [{"name": known[c].name, "content": known[c].content("paragraph")} for c in chosen]
 
 
-@pytest.mark.parametrize("template_id", _real_template_ids("draft"))
-def test_real_draft_template_renders(real_paths: Paths, draft_concepts: list[dict[str, str]], template_id: str) -> None:
-    out = render_template(real_paths, "draft", template_id, {"concepts": draft_concepts})
-    for concept in draft_concepts:
-        assert concept["name"] in out
-    source = real_paths.template_file("draft", template_id).read_text(encoding="utf-8")
-    if "concept.content" in source:
+def test_every_draft_template_renders(real_paths: Paths, draft_concepts: list[dict[str, str]]) -> None:
+    for template_id in _template_ids(real_paths, "draft"):
+        out = render_template(real_paths, "draft", template_id, {"concepts": draft_concepts})
         for concept in draft_concepts:
-            assert concept["content"] in out
+            assert concept["name"] in out, template_id
+        source = real_paths.template_file("draft", template_id).read_text(encoding="utf-8")
+        if "concept.content" in source:
+            for concept in draft_concepts:
+                assert concept["content"] in out, template_id
 
 
 DRAFT_TEXT = "PARENT-DRAFT-TEXT {{ not_a_var }} <essay-idea stage=\"1\">idea</essay-idea>"
 
 
-@pytest.mark.parametrize("template_id", _real_template_ids("essay"))
-def test_real_essay_template_renders(real_paths: Paths, template_id: str) -> None:
-    out = render_template(real_paths, "essay", template_id, {"draft_block": DRAFT_TEXT, "links_block": DRAFT_TEXT})
-    assert DRAFT_TEXT in out
+def test_every_essay_template_renders(real_paths: Paths) -> None:
+    for template_id in _template_ids(real_paths, "essay"):
+        out = render_template(real_paths, "essay", template_id, {"draft_block": DRAFT_TEXT, "links_block": DRAFT_TEXT})
+        assert DRAFT_TEXT in out, template_id
 
 
 ESSAY_TEXT = "PARENT-ESSAY-TEXT {% if x %} SCORE: 9"
 
 
-@pytest.mark.parametrize("template_id", _real_template_ids("evaluation"))
-def test_real_evaluation_template_renders(real_paths: Paths, template_id: str) -> None:
-    out = render_template(real_paths, "evaluation", template_id, {"response": ESSAY_TEXT})
-    assert ESSAY_TEXT in out
+def test_every_evaluation_template_renders(real_paths: Paths) -> None:
+    for template_id in _template_ids(real_paths, "evaluation"):
+        out = render_template(real_paths, "evaluation", template_id, {"response": ESSAY_TEXT})
+        assert ESSAY_TEXT in out, template_id
 
 
 # --- an empty prompt is refused before anything is written or called ---------------------------

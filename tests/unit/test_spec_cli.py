@@ -13,31 +13,31 @@ from daydreaming.cohort.spec import compile_design, load_spec
 from daydreaming.cohort.spec.cli import main
 from daydreaming.errors import parse_rendered
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/spec_fixtures"
-PAIRED = FIXTURES / "paired_copy_mix"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
+PAIRED = FIXTURES / "copy_mix"
 
 
 def test_csv_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(PAIRED)]) == 0
     assert capsys.readouterr().out == (
         "draft_template,essay_template,evaluation_template,evaluation_llm\n"
-        "creative-synthesis-v2,essay-llm-v1,quality-eval-v1,sonnet-4\n"
-        "gwern_original,essay-copy-v1,quality-eval-v1,sonnet-4\n"
+        "link-list,notes-to-essay,novelty-0-9,judge_v1\n"
+        "tagged-thread-v2,final-idea-copy,novelty-0-9,judge_v1\n"
     )
 
 
 def test_jsonl_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "nested" / "design.jsonl"
-    assert main([str(FIXTURES / "cohort_cartesian" / "config.yaml"), "--format", "jsonl", "--out", str(out)]) == 0
+    assert main([str(FIXTURES / "pair_with_tuple_side" / "config.yaml"), "--format", "jsonl", "--out", str(out)]) == 0
     assert capsys.readouterr().out == ""
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == compile_design(load_spec(FIXTURES / "cohort_cartesian"))
-    assert len(lines) == 8
+    assert [json.loads(line) for line in lines] == compile_design(load_spec(FIXTURES / "pair_with_tuple_side"))
+    assert len(lines) == 4
 
 
 def test_csv_file_with_seed_and_limit(tmp_path: Path) -> None:
     out = tmp_path / "design.csv"
-    spec_dir = FIXTURES / "full_two_phase_cartesian"
+    spec_dir = FIXTURES / "replicates_tuple"
     assert main([str(spec_dir), "--seed", "5", "--limit", "3", "--out", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
     assert rows == compile_design(load_spec(spec_dir), seed=5)[:3]

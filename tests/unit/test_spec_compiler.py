@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -13,7 +12,7 @@ from daydreaming.cohort.spec import SpecDslError, compile_design, load_spec
 from daydreaming.cohort.spec.errors import SpecDslErrorCode
 from daydreaming.errors import Err
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/spec_fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 
 
 def rows_of(doc: dict[str, Any], seed: int | None = None) -> list[dict[str, str]]:
@@ -30,23 +29,23 @@ def compile_error(doc: dict[str, Any]) -> dict[str, Any]:
     return info.value.ctx
 
 
+def columns_of(axes: dict[str, list[str]], rules: dict[str, Any]) -> list[str]:
+    """Every column a design of these axes and rules has: declared axes, tuple axes, new tie names."""
+    tuple_axes = [a for t in rules.get("tuples", {}).values() for a in t["axes"]]
+    ties = list(rules.get("ties", {}))
+    return list(dict.fromkeys([*axes, *tuple_axes, *ties]))
+
+
 def spec(axes: dict[str, list[str]], rules: dict[str, Any] | None = None, order: list[str] | None = None) -> dict[str, Any]:
-    return {"axes": axes, "rules": rules or {}, "output": {"field_order": order or []}}
+    """A spec document; ``order`` lists the columns to put first, the others follow (a complete
+    field_order is required)."""
+    rules = rules or {}
+    order = list(order or [])
+    field_order = order + [c for c in columns_of(axes, rules) if c not in order]
+    return {"axes": axes, "rules": rules, "output": {"field_order": field_order}}
 
 
-@pytest.mark.parametrize(
-    ("name", "count"),
-    [
-        ("baseline_cartesian", 12),
-        ("cohort_cartesian", 8),
-        ("curated_essays", 2),
-        ("dual_llm_cartesian", 4),
-        ("full_two_phase_cartesian", 64),
-        ("paired_copy_mix", 2),
-    ],
-)
-def test_fixture_row_counts_and_columns(name: str, count: int) -> None:
-    loaded = load_spec(FIXTURES / name)
+def check_rows_and_columns(loaded, count: int) -> None:
     rows = compile_design(loaded)
     assert len(rows) == count
     assert len({tuple(r.items()) for r in rows}) == count  # no duplicate rows
@@ -55,17 +54,68 @@ def test_fixture_row_counts_and_columns(name: str, count: int) -> None:
         assert all(isinstance(v, str) for v in row.values())
 
 
-def test_paired_copy_mix_rows_exactly() -> None:
-    assert compile_design(load_spec(FIXTURES / "paired_copy_mix")) == [
+@pytest.mark.parametrize(
+    ("name", "count"),
+    [
+        ("pairs_from_files", 12),  # 3 drafts x 2 essays x 2 evaluation pairs
+        ("replicates_tuple", 24),  # 2 draft x 2 essay x 3 evaluation replicates x 2 bundles
+        ("curated_bundles", 3),
+        ("pair_with_tuple_side", 4),  # 2 allowed pairs x 2 replicates
+        ("ties_and_subsets", 8),  # 2 kept combos x 2 kept templates x 2 tied LLMs
+        ("copy_mix", 2),
+    ],
+)
+def test_fixture_row_counts_and_columns(name: str, count: int) -> None:
+    check_rows_and_columns(load_spec(FIXTURES / name), count)
+
+
+SEED_FIXTURE_COUNTS = {"baseline_cartesian": 12, "cohort_cartesian": 8, "curated_essays": 2, "dual_llm_cartesian": 4,
+                       "full_two_phase_cartesian": 64, "paired_copy_mix": 2}
+
+
+@pytest.mark.shared
+def test_seed_fixture_row_counts_and_columns(shared: Path) -> None:
+    for name, count in SEED_FIXTURE_COUNTS.items():
+        check_rows_and_columns(load_spec(shared / "reference" / "spec_fixtures" / name), count)
+
+
+def test_copy_mix_rows_exactly() -> None:
+    assert compile_design(load_spec(FIXTURES / "copy_mix")) == [
+        {"draft_template": "link-list", "essay_template": "notes-to-essay",
+         "evaluation_template": "novelty-0-9", "evaluation_llm": "judge_v1"},
+        {"draft_template": "tagged-thread-v2", "essay_template": "final-idea-copy",
+         "evaluation_template": "novelty-0-9", "evaluation_llm": "judge_v1"},
+    ]
+
+
+def test_pair_against_a_tuple_axis_restores_tuple_columns() -> None:
+    rows = compile_design(load_spec(FIXTURES / "pair_with_tuple_side"))
+    combos = [(r["draft_template"], r["essay_template"], r["essay_llm"], r["draft_template_replicate"]) for r in rows]
+    assert combos == [
+        ("link-list", "notes-to-essay", "deep-writer", "1"),
+        ("link-list", "notes-to-essay", "deep-writer", "2"),
+        ("thinking-then-essay", "final-idea-copy", "deep-writer", "1"),
+        ("thinking-then-essay", "final-idea-copy", "deep-writer", "2"),
+    ]
+
+
+def test_tie_and_subsets_fixture() -> None:
+    rows = compile_design(load_spec(FIXTURES / "ties_and_subsets"))
+    assert {r["combo_id"] for r in rows} == {"combo-a", "combo-c"}  # the subset read from a .txt file
+    assert {r["draft_template"] for r in rows} == {"link-list", "tagged-thread-v2"}
+    assert all(r["writer_llm"] == r["draft_llm"] == r["essay_llm"] for r in rows)
+
+
+@pytest.mark.shared
+def test_seed_fixtures_rows_exactly(shared: Path) -> None:
+    fixtures = shared / "reference" / "spec_fixtures"
+    assert compile_design(load_spec(fixtures / "paired_copy_mix")) == [
         {"draft_template": "creative-synthesis-v2", "essay_template": "essay-llm-v1",
          "evaluation_template": "quality-eval-v1", "evaluation_llm": "sonnet-4"},
         {"draft_template": "gwern_original", "essay_template": "essay-copy-v1",
          "evaluation_template": "quality-eval-v1", "evaluation_llm": "sonnet-4"},
     ]
-
-
-def test_pair_against_a_tuple_axis_restores_tuple_columns() -> None:
-    rows = compile_design(load_spec(FIXTURES / "dual_llm_cartesian"))
+    rows = compile_design(load_spec(fixtures / "dual_llm_cartesian"))
     combos = [(r["draft_template"], r["essay_template"], r["essay_llm"], r["draft_template_replicate"]) for r in rows]
     assert combos == [
         ("creative-synthesis-v2", "essay-llm-v1", "sonnet-4", "1"),
@@ -267,13 +317,13 @@ def test_tuple_items_must_lie_in_a_subset_domain() -> None:
 # -- ordering, shuffling, purity, speed -----------------------------------------------------------
 
 
-def test_columns_listed_in_field_order_come_first() -> None:
-    rows = rows_of(spec({"a": ["x"], "b": ["y"], "c": ["z"]}, order=["c", "a"]))
+def test_columns_follow_field_order() -> None:
+    rows = rows_of({"axes": {"a": ["x"], "b": ["y"], "c": ["z"]}, "output": {"field_order": ["c", "a", "b"]}})
     assert list(rows[0]) == ["c", "a", "b"]
 
 
 def test_seeded_shuffle_is_deterministic_and_matches_random_shuffle() -> None:
-    loaded = load_spec(FIXTURES / "full_two_phase_cartesian")
+    loaded = load_spec(FIXTURES / "replicates_tuple")
     plain = compile_design(loaded)
     shuffled = compile_design(loaded, seed=7)
     assert shuffled == compile_design(loaded, seed=7)
@@ -285,7 +335,7 @@ def test_seeded_shuffle_is_deterministic_and_matches_random_shuffle() -> None:
 
 
 def test_compiling_twice_gives_the_same_rows() -> None:
-    loaded = load_spec(FIXTURES / "cohort_cartesian")
+    loaded = load_spec(FIXTURES / "pair_with_tuple_side")
     assert compile_design(loaded) == compile_design(loaded)
 
 
@@ -297,8 +347,9 @@ def test_compile_errors_name_the_spec_file(tmp_path: Path) -> None:
     assert info.value.ctx["path"] == str(path)
 
 
-def test_twenty_thousand_rows_compile_fast() -> None:
-    doc = spec(
+def big_design() -> dict[str, Any]:
+    """Every rule kind at once, 20,000 rows (bench/spec_compile.py times it)."""
+    return spec(
         {"a": [f"a{i}" for i in range(50)], "b": [f"b{i}" for i in range(10)],
          "c": [f"c{i}" for i in range(10)], "r": ["1", "2", "3", "4", "5"], "x": ["v1", "v2"], "y": ["v2", "v1"]},
         {"pairs": {"bc": {"left": "b", "right": "c", "allowed": [[f"b{i}", f"c{j}"] for i in range(10) for j in range(2)]}},
@@ -306,9 +357,9 @@ def test_twenty_thousand_rows_compile_fast() -> None:
          "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l2"]]}}},
         ["a", "b", "c"],
     )
-    loaded = load_spec(doc)
-    start = time.perf_counter()
-    rows = compile_design(loaded, seed=1)
-    elapsed = time.perf_counter() - start
+
+
+def test_twenty_thousand_rows_from_every_rule_kind() -> None:
+    rows = compile_design(load_spec(big_design()), seed=1)
     assert len(rows) == 50 * 20 * 5 * 2 * 2 == 20000  # a, bc pairs, r, tie xy, tuple t
-    assert elapsed < 1.0
+    assert len({tuple(r.values()) for r in rows}) == 20000

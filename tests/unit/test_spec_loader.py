@@ -15,7 +15,7 @@ from daydreaming.cohort.spec.errors import SpecDslErrorCode
 from daydreaming.cohort.spec.models import PairRule, SubsetRule, TieRule, TupleRule
 from daydreaming.errors import DDError, Err
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/reference/spec_fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 NO_VALUE = "<no value in ctx>"
 
 
@@ -49,8 +49,27 @@ def write_spec(tmp_path: Path, doc: dict[str, Any], files: dict[str, str] | None
 # -- fixtures and sources ------------------------------------------------------------------
 
 
-def test_cohort_cartesian_fixture_parses_axes_rules_and_derived_tuple_axes() -> None:
-    spec = load_spec(FIXTURES / "cohort_cartesian" / "config.yaml")
+def test_fixture_parses_axes_rules_and_derived_tuple_axes() -> None:
+    spec = load_spec(FIXTURES / "pair_with_tuple_side" / "config.yaml")
+    assert list(spec.axes)[-2:] == ["essay_template", "essay_llm"]
+    assert spec.derived_axes == ("essay_template", "essay_llm")
+    assert spec.axes["essay_template"] == ("notes-to-essay", "final-idea-copy", "draft-to-essay-v2")
+    assert spec.axes["essay_llm"] == ("deep-writer", "fast-writer")
+    assert spec.axes["draft_template_replicate"] == ("1", "2")
+    assert [type(r) for r in spec.rules] == [TupleRule, PairRule]
+    tuple_rule, pair_rule = spec.rules
+    assert tuple_rule.key == "rules.tuples.essay_bundle"
+    assert tuple_rule.items[0] == ("notes-to-essay", "deep-writer")
+    assert pair_rule.allowed == (("link-list", ("notes-to-essay", "deep-writer")),
+                                 ("thinking-then-essay", ("final-idea-copy", "deep-writer")))
+    assert spec.field_order[0] == "draft_template"
+    assert spec.path == FIXTURES / "pair_with_tuple_side" / "config.yaml"
+
+
+@pytest.mark.shared
+def test_real_cohort_cartesian_fixture_parses_axes_rules_and_derived_tuple_axes(shared: Path) -> None:
+    path = shared / "reference" / "spec_fixtures" / "cohort_cartesian" / "config.yaml"
+    spec = load_spec(path)
     assert list(spec.axes)[-2:] == ["essay_template", "essay_llm"]
     assert spec.derived_axes == ("essay_template", "essay_llm")
     assert spec.axes["essay_template"] == ("essay-X", "essay-Y")
@@ -62,11 +81,11 @@ def test_cohort_cartesian_fixture_parses_axes_rules_and_derived_tuple_axes() -> 
     assert tuple_rule.items == (("essay-X", "essay-llm"), ("essay-Y", "essay-llm"))
     assert pair_rule.allowed == (("eval-1", "eval-llm"),)
     assert spec.field_order[0] == "combo_id"
-    assert spec.path == FIXTURES / "cohort_cartesian" / "config.yaml"
+    assert spec.path == path
 
 
 def test_directory_resolves_to_its_config_yaml() -> None:
-    assert load_spec(FIXTURES / "baseline_cartesian") == load_spec(FIXTURES / "baseline_cartesian" / "config.yaml")
+    assert load_spec(FIXTURES / "pairs_from_files") == load_spec(FIXTURES / "pairs_from_files" / "config.yaml")
 
 
 def test_directory_without_config_yaml_is_rejected(tmp_path: Path) -> None:
@@ -174,7 +193,7 @@ def test_file_in_mapping_without_base_dir_is_rejected() -> None:
 
 
 def test_single_column_csv_feeds_a_one_axis_tuple(tmp_path: Path) -> None:
-    doc = base(rules={"tuples": {"t": {"axes": ["c"], "items": "@file:c.csv"}}})
+    doc = base(rules={"tuples": {"t": {"axes": ["c"], "items": "@file:c.csv"}}}, output={"field_order": ["a", "b", "c"]})
     spec = load_spec(write_spec(tmp_path, doc, {"c.csv": "c\nc1\nc2\n"}))
     assert spec.rules[0].items == (("c1",), ("c2",))
     assert spec.axes["c"] == ("c1", "c2")
@@ -241,7 +260,7 @@ def test_rule_shapes_in_declaration_order() -> None:
             "subsets": {"ab": ["x"]},
             "pairs": {"p": {"left": "ab", "right": "c", "allowed": [["x", "1"]], "balance": "left"}},
         },
-        output={"field_order": ["ab", "a"]},
+        output={"field_order": ["ab", "a", "b", "c"]},
     )
     spec = load_spec(doc)
     assert spec.rules == (
@@ -335,13 +354,41 @@ def test_document_must_be_a_mapping(tmp_path: Path) -> None:
     assert ctx["path"] == str(path)
 
 
-def test_field_order_may_name_tuple_axes_and_new_tie_names() -> None:
+def test_field_order_names_tuple_axes_and_new_tie_names() -> None:
     doc = base(
         axes={"a": ["x"], "b": ["x"]},
         rules={"ties": {"ab": ["a", "b"]}, "tuples": {"t": {"axes": ["c"], "items": [["1"]]}}},
-        output={"field_order": ["c", "ab"]},
+        output={"field_order": ["c", "ab", "b", "a"]},
     )
-    assert load_spec(doc).field_order == ("c", "ab")
+    assert load_spec(doc).field_order == ("c", "ab", "b", "a")
+
+
+@pytest.mark.parametrize(
+    ("order", "missing"),
+    [
+        (["c", "ab"], ["a", "b"]),  # a tie keeps its members as columns
+        (["a", "b", "ab"], ["c"]),  # a tuple's axes are columns
+        ([], ["a", "b", "c", "ab"]),
+    ],
+)
+def test_incomplete_field_order_is_refused(order: list[str], missing: list[str]) -> None:
+    doc = base(
+        axes={"a": ["x"], "b": ["x"]},
+        rules={"ties": {"ab": ["a", "b"]}, "tuples": {"t": {"axes": ["c"], "items": [["1"]]}}},
+        output={"field_order": order},
+    )
+    ctx = spec_error(lambda: load_spec(doc))
+    assert ctx["key"] == "output.field_order"
+    assert ctx["value"] == order
+    assert ctx["missing"] == missing
+    assert "fix" in ctx
+
+
+def test_pair_and_tuple_names_are_not_columns() -> None:
+    doc = base(rules={"tuples": {"t": {"axes": ["c"], "items": [["1"]]}}}, output={"field_order": ["a", "b", "c", "t"]})
+    ctx = spec_error(lambda: load_spec(doc))
+    assert (ctx["key"], ctx["value"]) == ("output.field_order", "t")
+    assert ctx["allowed"] == ["a", "b", "c"]
 
 
 def test_load_errors_carry_the_spec_path(tmp_path: Path) -> None:

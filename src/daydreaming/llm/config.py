@@ -16,6 +16,10 @@ from ..errors import DDError, Err
 
 OFFLINE_SCHEME = "offline:"
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "x-api-key", "api-key"})
+# The same names for the JSON schema (case-insensitive), so the schema refuses what the model does.
+_CREDENTIAL_HEADER_PATTERN = "^(?i:" + "|".join(sorted(_CREDENTIAL_HEADERS)) + ")$"
+# An environment variable name, or empty (= no key): a pasted key cannot pass for a name.
+ENV_VAR_NAME = r"^([A-Za-z_][A-Za-z0-9_]*)?$"
 
 
 class _Frozen(BaseModel):
@@ -27,17 +31,47 @@ class ProviderConfig(_Frozen):
 
     ``base_url`` is an OpenAI-compatible root (``https://openrouter.ai/api/v1``) or ``offline:``
     for the built-in deterministic provider (no server, no key). ``max_retries`` counts retries
-    after the first attempt; ``max_retry_wait_s`` is the longest ``Retry-After`` honoured.
+    after the first attempt. The workflow's ``llm.providers.<name>`` settings extend this model
+    (``daydreaming.config.ProviderSettings``), so a constraint written here holds for both.
     """
 
-    base_url: str = Field(min_length=1)
-    api_key_env: str | None = None
-    headers: dict[str, str] = Field(default_factory=dict)
-    timeout_s: float = Field(default=600, gt=0)
-    max_retries: int = Field(default=5, ge=0)
-    backoff_base_s: float = Field(default=1.0, ge=0)
-    backoff_max_s: float = Field(default=60.0, ge=0)
-    max_retry_wait_s: float = Field(default=120.0, gt=0)  # a longer Retry-After fails the call at once
+    base_url: str = Field(
+        min_length=1,
+        description="OpenAI-compatible API root (e.g. https://openrouter.ai/api/v1), or 'offline:' for the "
+        "built-in deterministic provider (no server, no key).",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        pattern=ENV_VAR_NAME,
+        description="Name of the environment variable that holds the API key (never the key itself); "
+        "null or empty: the provider needs no key.",
+    )
+    headers: dict[str, str] = Field(
+        default={},
+        description="Extra HTTP headers sent with every request (e.g. HTTP-Referer). Credential headers "
+        "are refused: use api_key_env.",
+        json_schema_extra={
+            "additionalProperties": {"type": "string", "description": "header value"},
+            "propertyNames": {"not": {"pattern": _CREDENTIAL_HEADER_PATTERN}},
+        },
+    )
+    timeout_s: float = Field(default=600, gt=0, description="Seconds before one HTTP request is abandoned (and retried).")
+    max_retries: int = Field(
+        default=5, ge=0,
+        description="Retries after the first attempt for 429, 5xx, timeouts, dropped connections and answers "
+        "without choices; 400/401/403/404/422 are never retried.",
+    )
+    backoff_base_s: float = Field(
+        default=1.0, ge=0,
+        description="Exponential backoff: the wait before retry n is uniform in [0, min(backoff_max_s, "
+        "backoff_base_s * 2^(n-1))] seconds (full jitter), and at least the provider's Retry-After.",
+    )
+    backoff_max_s: float = Field(default=60.0, ge=0, description="Upper bound of one backoff wait, in seconds.")
+    max_retry_wait_s: float = Field(
+        default=120, gt=0,
+        description="Longest Retry-After the client waits for; a provider asking for a longer wait fails "
+        "the call at once instead of holding a job.",
+    )
 
     @field_validator("headers")
     @classmethod
@@ -74,13 +108,25 @@ class ModelRoute(_Frozen):
 
 
 class GenerationSettings(_Frozen):
-    """Per-call sampling settings; None means "let the provider decide" (the field is not sent)."""
+    """Per-call sampling settings; None means "let the provider decide" (the field is not sent).
 
-    max_tokens: int = Field(default=4096, gt=0)
-    temperature: float | None = Field(default=None, ge=0)
-    top_p: float | None = Field(default=None, gt=0, le=1)
-    seed: int | None = None
-    timeout_s: float | None = Field(default=None, gt=0)
+    The workflow's ``stages.<stage>`` settings extend this model (``daydreaming.config``), so
+    a value the client would refuse is refused when the config is loaded, before any job.
+    """
+
+    max_tokens: int = Field(default=4096, gt=0, description="Most tokens the model may generate for one answer.")
+    temperature: float | None = Field(
+        default=None, ge=0, description="Sampling temperature; null: the provider's default (not sent)."
+    )
+    top_p: float | None = Field(
+        default=None, gt=0, le=1, description="Nucleus sampling mass, in (0, 1]; null: the provider's default (not sent)."
+    )
+    seed: int | None = Field(
+        default=None, description="The provider's sampling seed, for providers that honour it; null: not sent."
+    )
+    timeout_s: float | None = Field(
+        default=None, gt=0, description="Seconds before one request of this stage is abandoned; null: the provider's timeout_s."
+    )
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -1,4 +1,4 @@
-"""Compile a :class:`Spec` into design rows (inventory §3.3).
+"""Compile a :class:`Spec` into design rows (the language: docs/spec-language.md).
 
 Rules rewrite a small table of axes (name -> levels) in declaration order: a pair or tuple
 replaces its member axes with one synthetic axis whose levels are the allowed combinations, a
@@ -191,7 +191,7 @@ def compile_design(spec: Spec, seed: int | None = None) -> list[Row]:
 
     With ``seed`` the rows are shuffled by ``random.Random(seed).shuffle`` on the product list,
     the same call the seed system makes, so a given seed gives the same order in both.
-    Columns come in ``field_order`` first, then the rest in axis order.
+    Columns come in ``field_order``, which the loader checks lists every column.
     """
     design = _Design(spec)
     try:

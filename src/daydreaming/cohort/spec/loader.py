@@ -1,4 +1,4 @@
-"""Turn a spec document into a validated :class:`Spec` (inventory §3.2).
+"""Turn a spec document into a validated :class:`Spec` (the language: docs/spec-language.md).
 
 Checks here are the ones that need only the document: shapes, value types, rule sections, the
 tuple-axis and ``field_order`` constraints. Checks that depend on what earlier rules did to the
@@ -119,8 +119,9 @@ class _Parser:
         }
         rules = self.rules(top.get("rules"))
         derived = self.derived_axes(axes, [r for r in rules if isinstance(r, TupleRule)])
-        defined = {*axes, *derived, *(r.name for r in rules if isinstance(r, TieRule))}
-        field_order = self.output(top.get("output"), defined)
+        ties = [r.name for r in rules if isinstance(r, TieRule)]
+        columns = list(dict.fromkeys([*axes, *derived, *ties]))  # every column of a design row
+        field_order = self.output(top.get("output"), columns)
         return Spec(
             axes={**axes, **derived},
             rules=tuple(rules),
@@ -192,7 +193,12 @@ class _Parser:
                 derived[axis] = _dedupe(item[index] for item in rule.items)
         return derived
 
-    def output(self, section: Any, defined: set[str]) -> tuple[str, ...]:
+    def output(self, section: Any, columns: list[str]) -> tuple[str, ...]:
+        """``field_order``: every column of the rows, each once, in the order the rows will have.
+
+        A column left out used to be appended silently; a spec then meant something its author
+        did not write down, so an incomplete list is refused.
+        """
         if section is None:
             self.fail("output.field_order required", "output.field_order")
         if isinstance(section, Mapping):
@@ -205,8 +211,13 @@ class _Parser:
             self.fail("output.field_order required", "output.field_order", order)
         names = tuple(self.name(item, "output.field_order") for item in order)
         for name in names:
-            if name not in defined:
-                self.fail("output.field_order names an undefined axis", "output.field_order", name)
+            if name not in columns:
+                self.fail("output.field_order names an undefined axis", "output.field_order", name,
+                          allowed=columns)
         if len(set(names)) != len(names):
             self.fail("names repeat", "output.field_order", list(names))
+        missing = [c for c in columns if c not in names]
+        if missing:
+            self.fail("output.field_order must list every column", "output.field_order", list(names),
+                      missing=missing, fix=f"add {', '.join(missing)} to output.field_order")
         return names

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from daydreaming.cohort.spec.errors import SpecDslError
+from daydreaming.yamlio import load_strict
 
 FILE_PREFIX = "@file:"
 SPEC_SUFFIXES = (".yaml", ".yml", ".json")
@@ -28,26 +29,6 @@ def file_ref(value: Any) -> str | None:
     return None
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys, which PyYAML would silently merge.
-
-    A spec with two ``axes:`` keys (as in the seed's own docs) would otherwise lose one half.
-    """
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def _read_text(file: Path, *, key: str | None, path: Path | None) -> str:
@@ -63,7 +44,7 @@ def _parse_structured(text: str, file: Path, *, key: str | None, path: Path | No
     try:
         if file.suffix.lower() == ".json":
             return json.loads(text)
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - SafeLoader subclass
+        return load_strict(text)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         raise SpecDslError(
             "file does not parse", key=key, path=path, file=file, detail=str(exc), cause=exc
@@ -81,7 +62,7 @@ def read_spec_document(file: Path) -> Any:
 
 
 def read_payload(file: Path, *, key: str, path: Path | None) -> Any:
-    """Load an ``@file:`` payload by extension (inventory §3.2).
+    """Load an ``@file:`` payload by extension.
 
     ``.csv`` gives a list of strings (one column) or of tuples in header order; ``.txt`` the
     non-empty stripped lines; ``.yaml``/``.yml``/``.json`` the parsed data (an empty YAML file
