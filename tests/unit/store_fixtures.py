@@ -15,6 +15,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from daydreaming import jobs
 from daydreaming import paths as P
 from daydreaming.cohort.compile import compile_cohort
@@ -28,19 +30,12 @@ from tests.workflow.project import Project
 PARENT_SHA_KEY = "parent_parsed_sha256"
 PRICES = {"writer": (1.0, 2.0), "judge": (0.5, 4.0)}  # USD per million prompt / completion tokens
 
-DEMO_SPEC = {
-    "axes": {
-        "combo_id": ["combo_v1_54b355e4d77d", "combo_v1_5c955f3e5aa8"],
-        "draft_template": ["pair-sketch", "tagged-idea"],
-        "draft_llm": ["writer"],
-        "essay_template": ["short-essay", "copy-draft"],
-        "essay_llm": ["writer"],
-        "evaluation_template": ["novelty-score", "clarity-score"],
-        "evaluation_llm": ["judge"],
-    },
-    "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "essay_template", "essay_llm",
-                               "evaluation_template", "evaluation_llm"]},
-}
+REPO = Path(__file__).resolve().parents[2]
+
+
+def demo_spec() -> dict:
+    """The repository's demo cohort (drafts, LLM and copied essays, evaluations on two templates)."""
+    return yaml.safe_load((REPO / "data" / "cohorts" / "demo" / "spec" / "config.yaml").read_text())
 
 
 def priced(project: Project) -> None:
@@ -56,7 +51,7 @@ def priced(project: Project) -> None:
 
 
 def create(root: Path, spec: dict | None = None, cohort: str = "c1") -> Project:
-    project = Project.create(root, None, spec or DEMO_SPEC, cohort=cohort)
+    project = Project.create(root, None, spec or demo_spec(), cohort=cohort)
     priced(project)
     compile_cohort(project.paths, cohort)
     return project

@@ -21,7 +21,7 @@ from daydreaming.plan import StorePlan
 from daydreaming.runtime import Runtime
 from tests.unit import store_fixtures as F
 
-C2_SPEC = {  # shares its replicate-1 generations with c1's first combo and template; adds replicate 2
+C2_SPEC = {  # shares generations with c1 (its first combo and templates) and adds replicate 3
     "axes": {
         "combo_id": ["combo_v1_54b355e4d77d"],
         "draft_template": ["pair-sketch"],
@@ -30,7 +30,7 @@ C2_SPEC = {  # shares its replicate-1 generations with c1's first combo and temp
         "essay_llm": ["writer"],
         "evaluation_template": ["novelty-score"],
         "evaluation_llm": ["judge"],
-        "evaluation_replicate": ["1", "2"],
+        "evaluation_replicate": ["1", "2", "3"],
     },
     "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "essay_template", "essay_llm",
                                "evaluation_template", "evaluation_llm", "evaluation_replicate"]},
@@ -59,7 +59,7 @@ def varied(tmp_path: Path):
     project.write_spec("c2", C2_SPEC)
     from daydreaming.cohort.compile import compile_cohort
 
-    compile_cohort(project.paths, "c2")  # its replicate-2 evaluations are new: pending
+    compile_cohort(project.paths, "c2")  # its replicate-3 evaluations are new: pending
     paths, config = project.paths, project.config
     drafts, essays, evals = _of(project, "draft"), _of(project, "essay"), _of(project, "evaluation")
     # an evaluation of both cohorts that lost everything; its call then failed (a failure record)
@@ -146,11 +146,11 @@ def test_status_counts_equal_an_independent_scan(varied, capsys):
         for row in cohort["stages"]:
             want = expected[row["stage"]]
             got = {"total": row["total"], **row["generations"], "stale": row["stale"],
-                   "unknown": row["stale_unknown"], "pending": row["pending_calls"],
+                   "unknown": row["stale_unknown"], "pending": row["pending"]["calls"],
                    **{f"{p}_{k}": v for p, counts in row["phases"].items() for k, v in counts.items()}}
             assert got == want, (cohort["cohort_id"], row["stage"])
             priced = [r for r in estimate["rows"] if r["stage"] == row["stage"]]
-            assert row["pending_usd"] == pytest.approx(sum(r["usd"] for r in priced))
+            assert row["pending"]["usd"] == pytest.approx(sum(r["usd"] for r in priced))
     # the states the fixture made are all there (the scan above is not vacuous)
     c1 = {row["stage"]: row for row in data["cohorts"][0]["stages"]}
     assert c1["draft"]["generations"] == {"ok": 2, "truncated": 1, "parse_failed": 1, "missing": 0}
@@ -160,7 +160,7 @@ def test_status_counts_equal_an_independent_scan(varied, capsys):
     both = estimate_report(rt, StorePlan.build(project.paths, ["c1", "c2"]))
     assert data["pending"]["calls"] == both["total"]["calls"] > 0
     assert data["pending"]["usd"] == pytest.approx(both["total"]["usd"]) and data["pending"]["usd"] > 0
-    shared_pending = sum(r["pending_calls"] for c in data["cohorts"] for r in c["stages"])
+    shared_pending = sum(r["pending"]["calls"] for c in data["cohorts"] for r in c["stages"])
     assert shared_pending == data["pending"]["calls"] + 1  # the lost evaluation is c1's and c2's
 
 

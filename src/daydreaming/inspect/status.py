@@ -34,6 +34,19 @@ class PhaseCounts(BaseModel):
     failed: int = 0  # a failure record says its last job failed (``daydreaming.failures``)
 
 
+class PendingCalls(BaseModel):
+    calls: int = 0
+    usd: float = 0.0
+    unpriced_calls: int = 0  # calls of models without prices (not in usd)
+
+    def add(self, usd: float | None) -> None:
+        self.calls += 1
+        if usd is None:
+            self.unpriced_calls += 1
+        else:
+            self.usd += usd
+
+
 class StageStatus(BaseModel):
     stage: str
     total: int = 0
@@ -41,9 +54,7 @@ class StageStatus(BaseModel):
     phases: dict[str, PhaseCounts] = Field(default_factory=lambda: {p: PhaseCounts() for p in PHASE_FILES})
     stale: int = 0
     stale_unknown: int = 0  # answers whose raw_metadata.json records no parent hash
-    pending_calls: int = 0
-    pending_usd: float = 0.0
-    unpriced_calls: int = 0  # pending calls of models without prices (not in pending_usd)
+    pending: PendingCalls = Field(default_factory=PendingCalls)  # LLM calls a run would make, estimated USD
 
 
 class CohortStatus(BaseModel):
@@ -51,16 +62,10 @@ class CohortStatus(BaseModel):
     stages: list[StageStatus]
 
 
-class PendingTotal(BaseModel):
-    calls: int = 0
-    usd: float = 0.0
-    unpriced_calls: int = 0
-
-
 class StatusReport(BaseModel):
     data_root: str
     cohorts: list[CohortStatus]
-    pending: PendingTotal  # all cohorts together: a shared generation's call counted once
+    pending: PendingCalls  # all cohorts together: a shared generation's call counted once
     failures_dir: str
 
 
@@ -140,11 +145,7 @@ def count(facts: list[GenFacts]) -> list[StageStatus]:
         row.stale += f.stale == STALE
         row.stale_unknown += f.stale == UNKNOWN
         if f.pending:
-            row.pending_calls += 1
-            if f.usd is None:
-                row.unpriced_calls += 1
-            else:
-                row.pending_usd += f.usd
+            row.pending.add(f.usd)
     return list(rows.values())
 
 
@@ -152,24 +153,20 @@ def build_status(scope: Scope) -> StatusReport:
     facts = gather(scope)
     cohorts = [CohortStatus(cohort_id=c, stages=count([facts[(m.stage, m.gen_id)] for m in scope.members_of(c)]))
                for c in scope.cohorts]
-    pending = PendingTotal()
+    pending = PendingCalls()
     for f in facts.values():
         if f.pending:
-            pending.calls += 1
-            if f.usd is None:
-                pending.unpriced_calls += 1
-            else:
-                pending.usd += f.usd
+            pending.add(f.usd)
     return StatusReport(data_root=str(scope.paths.data_root), cohorts=cohorts, pending=pending,
                         failures_dir=str(scope.paths.failures_dir))
 
 
-def _usd(usd: float, calls: int, unpriced: int) -> str:
-    if not calls:
+def _usd(pending: PendingCalls) -> str:
+    if not pending.calls:
         return "-"
-    if unpriced == calls:
+    if pending.unpriced_calls == pending.calls:
         return "n/a"
-    return f"${usd:.4f}" + (f" +{unpriced} unpriced" if unpriced else "")
+    return f"${pending.usd:.4f}" + (f" +{pending.unpriced_calls} unpriced" if pending.unpriced_calls else "")
 
 
 def format_status(report: StatusReport) -> str:
@@ -185,11 +182,10 @@ def format_status(report: StatusReport) -> str:
             lines.append(
                 f"{r.stage:11} {r.total:>6} {g['ok']:>6} {g['parse_failed']:>6} {g['truncated']:>6} "
                 f"{g['missing']:>7} | {ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
-                f"{jobs:>11} | {r.stale:>5} {r.stale_unknown:>7} | {r.pending_calls:>7}  "
-                f"{_usd(r.pending_usd, r.pending_calls, r.unpriced_calls)}")
+                f"{jobs:>11} | {r.stale:>5} {r.stale_unknown:>7} | {r.pending.calls:>7}  {_usd(r.pending)}")
         lines.append("")
     p = report.pending
-    lines.append(f"pending LLM calls (all cohorts): {p.calls}, estimated {_usd(p.usd, p.calls, p.unpriced_calls)}"
+    lines.append(f"pending LLM calls (all cohorts): {p.calls}, estimated {_usd(p)}"
                  f" (details: daydreaming estimate)")
     lines.append("ok/failed/trunc/missing: parse state; prompt/raw/parsed: generations whose files are there; "
                  f"failed jobs: records in {report.failures_dir}")
