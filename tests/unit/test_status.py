@@ -204,7 +204,11 @@ def _stale_json(project, capsys) -> dict:
 
 def test_nothing_is_stale_in_a_store_made_in_order(complete, capsys):
     data = _stale_json(complete, capsys)
-    assert data["generations"] == [] and data["targets"] == [] and data["command"] is None
+    assert data == {"generations": [], "commands": []}
+    # no targets: exit 1 and print nothing, so `t=$(...) && snakemake $t --forcerun ...` does not run
+    code, out = run_cli(capsys, "status", "--configfile", str(complete.root / "config" / "config.yaml"),
+                        "--stale", "--targets", "essay")
+    assert (code, out) == (1, "")
 
 
 def test_a_changed_parent_makes_exactly_its_children_stale_and_lists_their_descendants(complete, capsys):
@@ -221,14 +225,18 @@ def test_a_changed_parent_makes_exactly_its_children_stale_and_lists_their_desce
     listed = {(g["stage"], g["gen_id"]): g["why"] for g in data["generations"]}
     assert listed == {**{("essay", e): "stale" for e in essays}, **{("evaluation", v): "downstream" for v in evals}}
     paths = project.paths
-    assert data["targets"] == [str(paths.parsed_path("essay", e)) for e in essays] + \
-        [str(paths.parsed_path("evaluation", v)) for v in evals]
-    assert data["forcerun"] == ["essay_prompt", "evaluation_prompt"]
-    assert data["command"] == "snakemake " + " ".join(data["targets"]) + " --forcerun essay_prompt evaluation_prompt"
+    essay_targets = [str(paths.parsed_path("essay", e)) for e in essays]
+    eval_targets = [str(paths.parsed_path("evaluation", v)) for v in evals]
+    # one command per stage, parents' stage first: forcing both stages in one command would also
+    # regenerate the (not stale) essay of any targeted evaluation
+    assert [(c["stage"], c["forcerun"], c["targets"]) for c in data["commands"]] == [
+        ("essay", "essay_prompt", essay_targets), ("evaluation", "evaluation_prompt", eval_targets)]
+    assert data["commands"][0]["command"] == f"snakemake {' '.join(essay_targets)} --forcerun essay_prompt"
 
-    code, out = run_cli(capsys, "status", "--configfile", str(project.root / "config" / "config.yaml"),
-                        "--stale", "--targets")
-    assert code == 0 and out.split() == data["targets"]
+    config = str(project.root / "config" / "config.yaml")
+    for stage, want in (("essay", essay_targets), ("evaluation", eval_targets), ("", essay_targets + eval_targets)):
+        code, out = run_cli(capsys, "status", "--configfile", config, "--stale", "--targets", *([stage] if stage else []))
+        assert code == 0 and out.split() == want
 
     code, out = run_cli(capsys, "status", "--configfile", str(project.root / "config" / "config.yaml"), "--json")
     essay_row = json.loads(out)["cohorts"][0]["stages"][1]
@@ -246,7 +254,8 @@ def test_children_without_a_parent_record_are_unknown_never_stale(complete, caps
     assert (essay_row["stale"], essay_row["stale_unknown"]) == (0, len(_of(project, "essay")))
 
 
-def test_targets_requires_stale(complete, capsys):
+@pytest.mark.parametrize("args", [["--targets"], ["--stale", "--targets", "drafts"]])
+def test_targets_takes_a_stage_and_goes_with_stale(complete, args):
     with pytest.raises(SystemExit) as exc:
-        main(["status", "--configfile", str(complete.root / "config" / "config.yaml"), "--targets"])
+        main(["status", "--configfile", str(complete.root / "config" / "config.yaml"), *args])
     assert exc.value.code == 2

@@ -1,7 +1,8 @@
 """``daydreaming status`` and ``daydreaming check``: argument parsing and exit codes only.
 
-Exit codes: status 0; check 0 clean, 1 findings (after ``--fix``: findings left); both 2 for
-a usage error (bad arguments, an unreadable config or membership).
+Exit codes: status 0 (``--stale --targets``: 1 when there is no target); check 0 clean,
+1 findings (after ``--fix``: findings left); both 2 for a usage error (bad arguments, an
+unreadable config or membership).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import DDError
+from ..stages import STAGES
 from .scope import Scope, load_scope
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -43,33 +45,31 @@ def _run(command: str, action) -> int:
         return EXIT_USAGE
 
 
-def print_stale(scope: Scope, as_json: bool, targets_only: bool) -> None:
-    """The stale generations (and their descendants) and the one command that regenerates them."""
+def print_stale(scope: Scope, as_json: bool, targets: str | None) -> int:
+    """The stale generations (and their descendants) and the commands that regenerate exactly them."""
     from . import commands as C
-    from .stale import stale_listing
+    from .stale import STALE_WHY, stale_listing
 
     listing = stale_listing(scope.plan)
-    gens = [(g.stage, g.gen_id) for g in listing]
-    targets = [C.gen_target(scope.paths, stage, gen_id) for stage, gen_id in gens]
-    command = C.forcerun(scope.paths, gens, "prompt") if gens else None
-    if targets_only:
-        if targets:
-            print("\n".join(targets))
-        return
+    steps = C.per_stage(scope.paths, [(g.stage, g.gen_id) for g in listing], "prompt")
+    if targets is not None:  # exit 1 when there are none: `t=$(...) && snakemake $t --forcerun ...` then
+        found = [t for step in steps if targets in ("", step["stage"]) for t in step["targets"]]  # never runs
+        if found:  # a target-less snakemake, which would force the stage for every generation
+            print("\n".join(found))
+        return EXIT_CLEAN if found else EXIT_FINDINGS
     if as_json:
-        print(json.dumps({"generations": [vars(g) for g in listing], "targets": targets,
-                          "forcerun": sorted({f"{stage}_prompt" for stage, _ in gens}), "command": command},
-                         indent=2))
-        return
+        print(json.dumps({"generations": [vars(g) for g in listing], "commands": steps}, indent=2))
+        return EXIT_CLEAN
     if not listing:
-        print("no stale generations (answers whose raw_metadata.json records no parent hash count as unknown: "
-              "daydreaming status)")
-        return
+        print("no stale generations (answers that record no parent hash are counted as unknown by daydreaming status)")
+        return EXIT_CLEAN
     for g in listing:
         print(f"{g.stage:11} {g.gen_id:40} parent {g.parent_gen_id or '-':40} {g.why}")
-    stale = sum(g.why == "stale" for g in listing)
-    print(f"\n{stale} stale, {len(listing) - stale} downstream of them; regenerate exactly these (new answers: "
-          f"price them first with daydreaming estimate):\n{command}")
+    stale = sum(g.why == STALE_WHY for g in listing)
+    print(f"\n{stale} stale, {len(listing) - stale} downstream of them. Regenerate exactly these (new answers: "
+          f"price them first with daydreaming estimate), one stage after the other:")
+    print(" && \\\n".join(step["command"] for step in steps))
+    return EXIT_CLEAN
 
 
 def status_main(argv: Sequence[str]) -> int:
@@ -78,17 +78,19 @@ def status_main(argv: Sequence[str]) -> int:
     parser.add_argument("--stale", action="store_true",
                         help="list the generations whose parent changed since their answer (and their "
                              "descendants), with the command that regenerates exactly them")
-    parser.add_argument("--targets", action="store_true",
-                        help="with --stale: print only the file targets, one per line")
+    parser.add_argument("--targets", nargs="?", const="", default=None, metavar="STAGE",
+                        help="with --stale: print only the file targets of STAGE (default: of every stage), "
+                             "one per line, for snakemake ... --forcerun STAGE_prompt; exit 1 when there are none")
     args = parser.parse_args(list(argv))
-    if args.targets and not args.stale:
+    if args.targets is not None and not args.stale:
         parser.error("--targets goes with --stale")
+    if args.targets not in (None, "", *STAGES):
+        parser.error(f"--targets takes a stage: {', '.join(STAGES)}")
 
     def act() -> int:
         scope = _scope(args)
         if args.stale:
-            print_stale(scope, as_json=args.json, targets_only=args.targets)
-            return EXIT_CLEAN
+            return print_stale(scope, as_json=args.json, targets=args.targets)
         from .status import build_status, format_status
 
         report = build_status(scope)

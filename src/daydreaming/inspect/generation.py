@@ -111,7 +111,7 @@ class GenerationChecker:
         error = self.plan.store.raw_invariant_error(stage, gen_id, read.have)
         if error is not None:
             out.append(finding(error.ctx["reason"], error.ctx["path"], stage=stage, gen_id=gen_id,
-                               repair=f"{C.forcerun(self.paths, [(stage, gen_id)], 'raw')} (buys a new answer), "
+                               repair=f"{C.forcerun(self.paths, stage, [gen_id], 'raw')} (buys a new answer), "
                                       f"or delete {error.ctx['path']}"))
         for name, reason, detail in read.problems:
             out.append(self._bad_file(member, name, reason, detail, expected is not None, raw_ok))
@@ -149,13 +149,13 @@ class GenerationChecker:
                 else f"restore {path}: the membership has no full row to re-create it from"
         elif name in (P.PARSED, P.PARSED_METADATA):
             fixable = raw_ok
-            repair = (C.forcerun(self.paths, [(stage, gen_id)], "parsed") + " (re-parse, no LLM call)" if raw_ok
-                      else C.forcerun(self.paths, [(stage, gen_id)], "raw") + " (buys a new answer)")
+            repair = (C.forcerun(self.paths, stage, [gen_id], "parsed") + " (re-parse, no LLM call)" if raw_ok
+                      else C.forcerun(self.paths, stage, [gen_id], "raw") + " (buys a new answer)")
         elif name == P.PROMPT:
             repair = C.remove(path, f"snakemake {C.gen_target(self.paths, stage, gen_id)}") + \
                 " (re-rendered; the answer is kept)"
         else:  # raw.txt / raw_metadata.json: the paid answer itself
-            repair = (f"repair {path} by hand, or {C.forcerun(self.paths, [(stage, gen_id)], 'raw')} "
+            repair = (f"repair {path} by hand, or {C.forcerun(self.paths, stage, [gen_id], 'raw')} "
                       "(buys a new answer)")
         return finding(reason, path, repair, stage=stage, gen_id=gen_id, fixable=fixable, file=name, **detail)
 
@@ -185,7 +185,7 @@ class GenerationChecker:
                 out.append(finding(
                     "metadata_disagrees_with_membership", path, stage=stage, gen_id=gen_id, fields=wrong,
                     repair=f"if the membership row is right: {C.remove(path, 'daydreaming check --fix')}, then "
-                           f"{C.forcerun(self.paths, [(stage, gen_id)], 'prompt')} (the stored answer was made from "
+                           f"{C.forcerun(self.paths, stage, [gen_id], 'prompt')} (the stored answer was made from "
                            "the old metadata; buys a new one); else recompile the cohort"))
         return out
 
@@ -193,8 +193,7 @@ class GenerationChecker:
         have, record = read.have, read.models.get(P.PARSED_METADATA)
         if P.PARSED_METADATA in have and record is None or P.PARSED in have and P.PARSED not in read.texts:
             return []  # an unreadable parse file: reported as such, repaired the same way
-        target = [(stage, gen_id)]
-        reparse = C.forcerun(self.paths, target, "parsed") + " (re-parse, no LLM call)"
+        reparse = C.forcerun(self.paths, stage, [gen_id], "parsed") + " (re-parse, no LLM call)"
         parsed_path = self.paths.parsed_path(stage, gen_id)
         if record is not None and not record.success and P.PARSED not in have:  # type: ignore[attr-defined]
             error = record.error  # type: ignore[attr-defined]
@@ -203,7 +202,7 @@ class GenerationChecker:
                 return [finding("parse_failed_truncated", self.paths.parsed_metadata_path(stage, gen_id),
                                 stage=stage, gen_id=gen_id, **detail,
                                 repair=f"raise stages.{stage}.max_tokens in config/config.yaml, then "
-                                       f"{C.forcerun(self.paths, target, 'raw')} (buys a new answer)")]
+                                       f"{C.forcerun(self.paths, stage, [gen_id], 'raw')} (buys a new answer)")]
             return [finding("parse_failed", self.paths.parsed_metadata_path(stage, gen_id), stage=stage,
                             gen_id=gen_id, repair=f"fix the parser or template, then {reparse}", **detail)]
         if record is not None and record.success and P.PARSED in have:  # type: ignore[attr-defined]
@@ -222,7 +221,7 @@ class GenerationChecker:
             return []
         return [finding("stale_child", self.paths.raw_metadata_path(stage, gen_id), stage=stage, gen_id=gen_id,
                         parent_gen_id=self.plan.parent_of(stage, gen_id),
-                        repair=f"{C.forcerun(self.paths, [(stage, gen_id)], 'prompt')} (buys a new answer); with "
+                        repair=f"{C.forcerun(self.paths, stage, [gen_id], 'prompt')} (buys a new answer); with "
                                "its descendants and every other stale one: daydreaming status --stale")]
 
 
