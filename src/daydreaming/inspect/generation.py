@@ -49,6 +49,14 @@ class GenRead:
     models: dict[str, BaseModel] = field(default_factory=dict)  # JSON that matched its model
     problems: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)  # (file, reason, detail)
 
+    @property
+    def raw_record(self) -> RawMetadata | None:
+        return self.models.get(P.RAW_METADATA)  # type: ignore[return-value]
+
+    @property
+    def parse_record(self) -> ParsedMetadata | None:
+        return self.models.get(P.PARSED_METADATA)  # type: ignore[return-value]
+
 
 def read_generation(plan: StorePlan, stage: str, gen_id: str) -> GenRead:
     have = plan.present(stage, gen_id)
@@ -123,7 +131,7 @@ class GenerationChecker:
         out += self._disagreements(member, read, expected)
         if raw_ok:
             out += self._parse_state(stage, gen_id, read)
-            self.answers[(stage, gen_id)] = read.models[P.RAW_METADATA].request_id  # type: ignore[attr-defined]
+            self.answers[(stage, gen_id)] = read.raw_record.request_id if read.raw_record else None
         elif P.RAW in read.have:
             self.answers[(stage, gen_id)] = UNVERIFIED
         out += self._stale(stage, gen_id, read)
@@ -135,9 +143,9 @@ class GenerationChecker:
         return P.RAW in read.texts and P.RAW_METADATA in read.models
 
     def _temp_files(self, stage: str, gen_id: str, read: GenRead) -> list[Finding]:
-        directory = self.paths.generation_dir(stage, gen_id)
-        return [temp_finding(os.path.join(directory, name), stage, gen_id)
-                for name in sorted(read.have) if name.startswith(TMP_PREFIX)]
+        names = sorted(name for name in read.have if name.startswith(TMP_PREFIX))
+        directory = self.paths.generation_dir(stage, gen_id) if names else None
+        return [temp_finding(os.path.join(directory, name), stage, gen_id) for name in names]
 
     def _bad_file(self, member: Member, name: str, reason: str, detail: dict[str, Any], full_row: bool,
                   raw_ok: bool) -> Finding:
@@ -190,13 +198,11 @@ class GenerationChecker:
         return out
 
     def _parse_state(self, stage: str, gen_id: str, read: GenRead) -> list[Finding]:
-        have, record = read.have, read.models.get(P.PARSED_METADATA)
+        have, record = read.have, read.parse_record
         if P.PARSED_METADATA in have and record is None or P.PARSED in have and P.PARSED not in read.texts:
             return []  # an unreadable parse file: reported as such, repaired the same way
-        reparse = C.forcerun(self.paths, stage, [gen_id], "parsed") + " (re-parse, no LLM call)"
-        parsed_path = self.paths.parsed_path(stage, gen_id)
-        if record is not None and not record.success and P.PARSED not in have:  # type: ignore[attr-defined]
-            error = record.error  # type: ignore[attr-defined]
+        if record is not None and not record.success and P.PARSED not in have:
+            error = record.error
             detail = {"error_code": error.code if error else None, "error_reason": error.reason if error else None}
             if detail["error_reason"] == TRUNCATED_REASON:
                 return [finding("parse_failed_truncated", self.paths.parsed_metadata_path(stage, gen_id),
@@ -204,14 +210,19 @@ class GenerationChecker:
                                 repair=f"raise stages.{stage}.max_tokens in config/config.yaml, then "
                                        f"{C.forcerun(self.paths, stage, [gen_id], 'raw')} (buys a new answer)")]
             return [finding("parse_failed", self.paths.parsed_metadata_path(stage, gen_id), stage=stage,
-                            gen_id=gen_id, repair=f"fix the parser or template, then {reparse}", **detail)]
-        if record is not None and record.success and P.PARSED in have:  # type: ignore[attr-defined]
-            recorded = record.raw_sha256  # type: ignore[attr-defined]
+                            gen_id=gen_id, repair=f"fix the parser or template, then {self._reparse(stage, gen_id)}",
+                            **detail)]
+        if record is not None and record.success and P.PARSED in have:
+            recorded = record.raw_sha256
             if recorded and read.raw_bytes is not None and recorded != hashlib.sha256(read.raw_bytes).hexdigest():
-                return [finding("parse_outdated", parsed_path, reparse, stage=stage, gen_id=gen_id)]
+                return [finding("parse_outdated", self.paths.parsed_path(stage, gen_id), self._reparse(stage, gen_id),
+                                stage=stage, gen_id=gen_id)]
             return []
-        return [finding("parse_missing", parsed_path, reparse, stage=stage, gen_id=gen_id,
-                        present=sorted(n for n in (P.PARSED, P.PARSED_METADATA) if n in have))]
+        return [finding("parse_missing", self.paths.parsed_path(stage, gen_id), self._reparse(stage, gen_id),
+                        stage=stage, gen_id=gen_id, present=sorted(n for n in (P.PARSED, P.PARSED_METADATA) if n in have))]
+
+    def _reparse(self, stage: str, gen_id: str) -> str:
+        return C.forcerun(self.paths, stage, [gen_id], "parsed") + " (re-parse, no LLM call)"
 
     def _stale(self, stage: str, gen_id: str, read: GenRead) -> list[Finding]:
         raw_meta = read.data.get(P.RAW_METADATA)

@@ -9,7 +9,7 @@ stays the detailed answer (which job runs and why).
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
@@ -72,12 +72,15 @@ class StatusReport(BaseModel):
 @dataclass(frozen=True)
 class GenFacts:
     stage: str
-    state: str
-    complete_phases: frozenset[str]
+    have: frozenset[str]  # the names in its directory
+    state: str  # report.state's ok / truncated / parse_failed / missing
     failed_phases: frozenset[str]
     stale: str | None
     pending: bool
     usd: float | None
+
+    def complete(self, phase: str) -> bool:
+        return all(name in self.have for name in PHASE_FILES[phase])
 
 
 def failed_jobs(paths: P.Paths) -> dict[tuple[str, str], set[str]]:
@@ -113,40 +116,39 @@ def gather(scope: Scope) -> dict[tuple[str, str], GenFacts]:
     failed = failed_jobs(scope.paths)
     pending = _pending_usd(scope)
     stale = StaleIndex(plan)
+    none: frozenset[str] = frozenset()
     facts = {}
     for m in plan.members:
         have = plan.present(m.stage, m.gen_id)
         key = (m.stage, m.gen_id)
-        facts[key] = GenFacts(
-            stage=m.stage,
-            state=gen_state(store, m.stage, m.gen_id, have).status,
-            complete_phases=frozenset(p for p, names in PHASE_FILES.items() if all(n in have for n in names)),
-            failed_phases=frozenset(failed.get(key, ())),
-            stale=stale.state(m.stage, m.gen_id),
-            pending=key in pending,
-            usd=pending.get(key),
-        )
+        facts[key] = GenFacts(m.stage, have, gen_state(store, m.stage, m.gen_id, have).status,
+                              frozenset(failed[key]) if key in failed else none, stale.state(m.stage, m.gen_id),
+                              key in pending, pending.get(key))
     return facts
 
 
 def count(facts: list[GenFacts]) -> list[StageStatus]:
-    """Per stage (every stage listed, in pipeline order), the counts of these generations."""
-    rows = {stage: StageStatus(stage=stage) for stage in STAGES}
+    """Per stage (every stage listed, in pipeline order), the counts of these generations.
+
+    Plain counters first, models last: 20,000 generations make a million increments."""
+    n: Counter[tuple[str, ...]] = Counter()
+    pending = {stage: PendingCalls() for stage in STAGES}
     for f in facts:
-        row = rows[f.stage]
-        row.total += 1
-        row.generations[f.state] += 1
-        for phase, counts in row.phases.items():
-            if phase in f.complete_phases:
-                counts.complete += 1
-            else:
-                counts.missing += 1
-            counts.failed += phase in f.failed_phases
-        row.stale += f.stale == STALE
-        row.stale_unknown += f.stale == UNKNOWN
+        n[f.stage, "total"] += 1
+        n[f.stage, "state", f.state] += 1
+        for phase in PHASE_FILES:
+            n[f.stage, phase, "complete" if f.complete(phase) else "missing"] += 1
+        for phase in f.failed_phases:
+            n[f.stage, phase, "failed"] += 1
+        if f.stale is not None:
+            n[f.stage, "stale", f.stale] += 1
         if f.pending:
-            row.pending.add(f.usd)
-    return list(rows.values())
+            pending[f.stage].add(f.usd)
+    return [StageStatus(
+        stage=stage, total=n[stage, "total"], generations={s: n[stage, "state", s] for s in STATUSES},
+        phases={p: PhaseCounts(**{k: n[stage, p, k] for k in ("complete", "missing", "failed")}) for p in PHASE_FILES},
+        stale=n[stage, "stale", STALE], stale_unknown=n[stage, "stale", UNKNOWN], pending=pending[stage],
+    ) for stage in STAGES]
 
 
 def build_status(scope: Scope) -> StatusReport:
