@@ -36,7 +36,7 @@ from daydreaming.fsio import TMP_PREFIX, json_text  # noqa: E402
 from daydreaming.membership import cohort_members  # noqa: E402
 from daydreaming.stages import PARENT_STAGE  # noqa: E402
 
-ANSWER = "\n".join(f"Line {i} of an answer that is long enough to look like one, about tides and time." for i in range(20))
+ANSWER = "\n".join(f"Line {i} of an answer long enough to look like one, about tides and time." for i in range(20))
 
 
 def _sha(text: str) -> str:

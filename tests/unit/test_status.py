@@ -235,7 +235,8 @@ def test_a_changed_parent_makes_exactly_its_children_stale_and_lists_their_desce
 
     config = str(project.root / "config" / "config.yaml")
     for stage, want in (("essay", essay_targets), ("evaluation", eval_targets), ("", essay_targets + eval_targets)):
-        code, out = run_cli(capsys, "status", "--configfile", config, "--stale", "--targets", *([stage] if stage else []))
+        code, out = run_cli(capsys, "status", "--configfile", config, "--stale", "--targets",
+                            *([stage] if stage else []))
         assert code == 0 and out.split() == want
 
     code, out = run_cli(capsys, "status", "--configfile", str(project.root / "config" / "config.yaml"), "--json")

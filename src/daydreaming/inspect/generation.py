@@ -218,8 +218,9 @@ class GenerationChecker:
                 return [finding("parse_outdated", self.paths.parsed_path(stage, gen_id), self._reparse(stage, gen_id),
                                 stage=stage, gen_id=gen_id)]
             return []
+        present = sorted(n for n in (P.PARSED, P.PARSED_METADATA) if n in have)
         return [finding("parse_missing", self.paths.parsed_path(stage, gen_id), self._reparse(stage, gen_id),
-                        stage=stage, gen_id=gen_id, present=sorted(n for n in (P.PARSED, P.PARSED_METADATA) if n in have))]
+                        stage=stage, gen_id=gen_id, present=present)]
 
     def _reparse(self, stage: str, gen_id: str) -> str:
         return C.forcerun(self.paths, stage, [gen_id], "parsed") + " (re-parse, no LLM call)"

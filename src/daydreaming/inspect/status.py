@@ -173,24 +173,25 @@ def _usd(pending: PendingCalls) -> str:
 
 def format_status(report: StatusReport) -> str:
     head = (f"{'stage':11} {'total':>6} {'ok':>6} {'failed':>6} {'trunc':>6} {'missing':>7} | "
-            f"{'prompt':>6} {'raw':>6} {'parsed':>6} {'failed jobs':>11} | {'stale':>5} {'unknown':>7} | "
+            f"{'prompt':>6} {'raw':>6} {'parsed':>6} | {'calls':>5} {'other':>5} | {'stale':>5} {'unknown':>7} | "
             f"{'pending':>7}  est. USD")
     lines = []
     for cohort in report.cohorts:
         lines += [f"cohort {cohort.cohort_id}", head]
         for r in cohort.stages:
             g, ph = r.generations, r.phases
-            jobs = sum(c.failed for c in ph.values())
+            other = sum(c.failed for phase, c in ph.items() if phase != "raw")
             lines.append(
                 f"{r.stage:11} {r.total:>6} {g['ok']:>6} {g['parse_failed']:>6} {g['truncated']:>6} "
                 f"{g['missing']:>7} | {ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
-                f"{jobs:>11} | {r.stale:>5} {r.stale_unknown:>7} | {r.pending.calls:>7}  {_usd(r.pending)}")
+                f"| {ph['raw'].failed:>5} {other:>5} | {r.stale:>5} {r.stale_unknown:>7} | "
+                f"{r.pending.calls:>7}  {_usd(r.pending)}")
         lines.append("")
     p = report.pending
     lines.append(f"pending LLM calls (all cohorts): {p.calls}, estimated {_usd(p)}"
                  f" (details: daydreaming estimate)")
     lines.append("ok/failed/trunc/missing: parse state; prompt/raw/parsed: generations whose files are there; "
-                 f"failed jobs: records in {report.failures_dir}")
+                 f"calls/other: jobs that failed (LLM calls / other phases; records in {report.failures_dir})")
     if any(r.stale for c in report.cohorts for r in c.stages):
         lines.append("stale: answers made from a parent that changed since: daydreaming status --stale")
     return "\n".join(lines)
