@@ -2,7 +2,7 @@
 
 Under the default rerun policy a forced parent leaves its children alone, so an essay can keep
 the text of a draft that no longer exists. A child's ``raw_metadata.json`` records
-``parent_parsed_sha256``, the sha256 of the parent's ``parsed.txt`` its prompt was rendered
+``parent_parsed_sha256``, the sha256 of the parent's ``parsed.txt`` text its prompt was rendered
 from; the child is stale when that differs from the parent's current ``parsed.txt``. Stores
 written before the record existed give "unknown", never "stale": we cannot tell, and
 regenerating on a guess would re-buy answers.
@@ -45,13 +45,15 @@ class StaleIndex:
         self._sha: dict[tuple[str, str], str | None] = {}
 
     def parsed_sha256(self, stage: str, gen_id: str) -> str | None:
+        """The sha256 of a parent's parsed text as the prompt renderer reads it (``read_parsed``:
+        UTF-8, universal newlines), so the hash compares with what was recorded at render time."""
         key = (stage, gen_id)
         if key not in self._sha:
             digest = None
             if P.PARSED in self.plan.present(stage, gen_id):
                 try:
-                    digest = hashlib.sha256(self.plan.paths.parsed_path(stage, gen_id).read_bytes()).hexdigest()
-                except OSError:
+                    digest = hashlib.sha256(self.plan.store.read_parsed(stage, gen_id).encode("utf-8")).hexdigest()
+                except (DDError, OSError, UnicodeDecodeError):
                     digest = None
             self._sha[key] = digest
         return self._sha[key]
