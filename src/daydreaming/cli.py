@@ -55,7 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "compile": "compile a cohort (membership.csv, manifest.json, metadata.json)",
                 "combos": "append every k-of-n combination of concepts to combo_mappings.csv",
                 "offline-server": "serve the offline provider on loopback (OpenAI-compatible)",
-                "estimate": "list pending LLM calls per stage and model with estimated tokens and USD"}
+                "estimate": "list pending LLM calls per stage and model with estimated tokens and USD",
+                "status": "what is missing, failed or stale per cohort, stage and phase (no DAG; --stale)",
+                "check": "what is wrong in the store, each problem with its repair (--fix: the safe ones)"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
         for name, text in commands.items():
@@ -74,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .estimate import main as estimate_main
 
         return estimate_main(rest)
+    if command in ("status", "check"):
+        from .inspect import cli as inspect_cli
+
+        return inspect_cli.status_main(rest) if command == "status" else inspect_cli.check_main(rest)
     args = _parser(command, commands[command]).parse_args(rest)
     try:
         return _compile(args) if command == "compile" else _combos(args)
