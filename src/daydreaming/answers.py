@@ -45,6 +45,7 @@ class Request:
     model_id: str
     prompt: str
     settings: dict[str, Any]
+    parent_parsed_sha256: str | None = None  # provenance: which parent text the prompt came from
 
     @property
     def prompt_sha256(self) -> str:
@@ -145,7 +146,8 @@ def _buy(rt: Runtime, meta: MainMetadata, request: Request) -> None:
             rt, meta, result.text, provider=result.provider, model=result.model,
             duration_s=round(result.duration_s, 3), finish_reason=result.finish_reason, truncated=result.truncated,
             usage=Usage(**result.usage), cost_usd=result.cost_usd, request_id=result.request_id,
-            attempts=result.attempts, settings=request.settings, prompt_sha256=request.prompt_sha256)
+            attempts=result.attempts, settings=request.settings, prompt_sha256=request.prompt_sha256,
+            parent_parsed_sha256=request.parent_parsed_sha256)
         journal.record(rt.paths, journal.JournalEntry(
             stage=request.stage, gen_id=request.gen_id, reservation_id=held.rid, prompt_sha256=request.prompt_sha256,
             llm_model_id=request.model_id, settings=request.settings, text=result.text,

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from . import paths as P
-from .plan import StorePlan, cohort_needs_compile
+from .plan import StorePlan
 from .runtime import Runtime
 from .stages import PARENT_STAGE, STAGES
 
@@ -170,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     import argparse
     import sys
 
-    from .config import load_config
     from .errors import DDError
-    from .yamlio import read_yaml_file
 
     parser = argparse.ArgumentParser(prog="daydreaming estimate", description=main.__doc__)
     parser.add_argument("--configfile", default="config/config.yaml",
@@ -191,16 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     args.targets += [r for r in args.forcerun if "/" in r]
     args.forcerun = [r for r in args.forcerun if "/" not in r]
     try:
-        config = read_yaml_file(args.configfile) or {}
-        if args.data_root is not None:
-            config["data_root"] = args.data_root
-        if args.cohorts is not None:
-            config["cohorts"] = args.cohorts
-        load_config(config, path=args.configfile)  # errors name the file and the line
-        rt = Runtime.from_config(config)
-        cohorts = rt.config.cohorts
-        plan = StorePlan.build(rt.paths, cohorts, policy=rt.config.rerun_policy, forced_rules=args.forcerun,
-                               preview=[c for c in cohorts if cohort_needs_compile(rt.paths, c)])
+        rt, _ = Runtime.for_command(args.configfile, args.data_root, args.cohorts)
+        plan = rt.plan(forced_rules=args.forcerun)
         within = plan.reached_by(args.targets) if args.targets else None
         data = report(rt, plan, args.default_completion_tokens, within)
     except OSError as exc:

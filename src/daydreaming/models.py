@@ -69,6 +69,7 @@ class RawMetadata(_Contract):
     settings: dict[str, Any] | None = None
     input_mode: str = "prompt"
     prompt_sha256: str | None = None
+    parent_parsed_sha256: str | None = None  # the parent text the prompt was rendered from
     raw_length: int
     raw_lines: int
     raw_path: str

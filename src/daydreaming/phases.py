@@ -99,15 +99,30 @@ def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
     meta = _metadata(rt, stage, gen_id)
     prompt = rt.store.read_prompt(stage, gen_id)
     _require_prompt(rt, stage, gen_id, meta, prompt)
+    parent_sha = _parent_digest(rt, meta, prompt)
     if meta.mode == "copy":
         raw = raw_record(rt, meta, prompt, finish_reason="copy", input_mode="copy", duration_s=0.0,
-                         prompt_sha256=sha256_text(prompt))
+                         prompt_sha256=sha256_text(prompt), parent_parsed_sha256=parent_sha)
         rt.store.write_raw(stage, gen_id, prompt, raw)
         return
     if not meta.llm_model_id:
         raise DDError(Err.INVALID_CONFIG, {"reason": "missing_llm_model_id", "stage": stage, "gen_id": gen_id})
     answers.obtain(rt, meta, answers.Request(stage, gen_id, meta.llm_model_id, prompt,
-                                             rt.config.stage(stage).generation()))
+                                             rt.config.stage(stage).generation(), parent_sha))
+
+
+def _parent_digest(rt: Runtime, meta: MainMetadata, prompt: str) -> str | None:
+    """sha256 of the parent text this prompt was rendered from, recorded with the answer so that
+    ``daydreaming check`` can tell a child whose parent changed since (a stale child). Only when
+    rendering the parent's current parsed.txt gives this very prompt; otherwise unknown (None)."""
+    if PARENT_STAGE[meta.stage] is None or not meta.parent_gen_id:
+        return None
+    try:
+        parent = rt.store.read_parsed(PARENT_STAGE[meta.stage], meta.parent_gen_id)
+        rendered = _render(rt, meta, lambda _stage, _gen_id: parent)
+    except DDError:
+        return None
+    return sha256_text(parent) if rendered == prompt else None
 
 
 def _require_prompt(rt: Runtime, stage: str, gen_id: str, meta: MainMetadata, prompt: str) -> None:

@@ -12,6 +12,7 @@ re-made without an LLM call; raw.txt and raw_metadata.json only by buying that o
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -36,7 +37,7 @@ def regenerate_command(paths: Paths, stage: str, gen_ids: Sequence[str], phase: 
     if len(gen_ids) > INLINE_TARGETS and targets_file is not None:
         targets = f"$(cat {targets_file})"
     else:
-        targets = " ".join(str(paths.parsed_path(stage, gen_id)) for gen_id in gen_ids)
+        targets = " ".join(shlex.quote(str(paths.parsed_path(stage, gen_id))) for gen_id in gen_ids)
     return f"snakemake {targets} --forcerun {stage}_{phase}"
 
 

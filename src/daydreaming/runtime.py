@@ -10,6 +10,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from . import catalogs
@@ -35,6 +36,30 @@ class Runtime:
                 runtime = cls(parsed, Paths.from_str(parsed.data_root or None))
                 _RUNTIMES[key] = runtime
             return runtime
+
+    @classmethod
+    def for_command(cls, configfile: str | Path, data_root: str | None = None,
+                    cohorts: list[str] | None = None) -> tuple["Runtime", dict[str, Any]]:
+        """The Runtime of a ``daydreaming`` command: the workflow's config file, with its
+        ``--data-root``/``--cohorts`` options applied; errors name the file and the line."""
+        from .yamlio import read_yaml_file
+
+        config = read_yaml_file(configfile) or {}
+        if data_root is not None:
+            config["data_root"] = data_root
+        if cohorts is not None:
+            config["cohorts"] = list(cohorts)
+        load_config(config, path=configfile)
+        return cls.from_config(config), config
+
+    def plan(self, cohorts: list[str] | None = None, forced_rules: list[str] | tuple[str, ...] = ()):
+        """What a run would do, for commands that only read: a cohort whose spec is not compiled
+        yet is designed in memory (nothing is written)."""
+        from .plan import StorePlan, cohort_needs_compile
+
+        chosen = list(self.config.cohorts if cohorts is None else cohorts)
+        return StorePlan.build(self.paths, chosen, policy=self.config.rerun_policy, forced_rules=forced_rules,
+                               preview=[c for c in chosen if cohort_needs_compile(self.paths, c)])
 
     @cached_property
     def store(self) -> GensDataLayer:

@@ -172,11 +172,11 @@ def test_status_text_names_every_cohort_and_stage(varied, capsys):
     assert sum(line.startswith(("draft ", "essay ", "evaluation ")) for line in out.splitlines()) == 6
 
 
-def test_status_of_a_missing_membership_is_a_usage_error(tmp_path, capsys):
+def test_status_of_a_cohort_with_neither_membership_nor_spec_is_a_usage_error(tmp_path, capsys):
     project = F.create(tmp_path)
     code = main(["status", "--configfile", str(project.root / "config" / "config.yaml"), "--cohorts", "nope"])
     assert code == 2
-    assert "DATA_MISSING" in capsys.readouterr().err
+    assert "cohort_spec_required" in capsys.readouterr().err
 
 
 # --- stale children ------------------------------------------------------------------------

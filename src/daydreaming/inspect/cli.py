@@ -109,6 +109,7 @@ def check_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
 
     def act() -> int:
+        from .. import runlock
         from .check import check_store, format_check
         from .fix import apply_fixes, format_fixes
 
@@ -116,6 +117,7 @@ def check_main(argv: Sequence[str]) -> int:
         report = check_store(scope)
         fixes = []
         if args.fix and any(f.fixable for f in report.findings):
+            runlock.acquire(scope.paths)  # fixing writes the store: not while a run does
             fixes = apply_fixes(scope, report.findings)
             scope = _scope(args)  # a fresh plan: the fixes changed the directories it had read
             report = check_store(scope)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..paths import Paths
+from ..repairs import regenerate_command
 from ..stages import STAGES
 
 
@@ -25,8 +26,7 @@ def gen_target(paths: Paths, stage: str, gen_id: str) -> str:
 
 def forcerun(paths: Paths, stage: str, gen_ids: Iterable[str], phase: str) -> str:
     """``snakemake <parsed.txt of each> --forcerun <stage>_<phase>``: redo exactly these."""
-    targets = " ".join(shlex.quote(gen_target(paths, stage, gen_id)) for gen_id in gen_ids)
-    return f"snakemake {targets} --forcerun {stage}_{phase}"
+    return regenerate_command(paths, stage, list(gen_ids), phase)
 
 
 def per_stage(paths: Paths, gens: Iterable[tuple[str, str]], phase: str) -> list[dict[str, Any]]:

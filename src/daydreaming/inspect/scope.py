@@ -14,8 +14,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ..membership import Member
 from ..paths import Paths
 from ..plan import StorePlan
@@ -35,12 +33,12 @@ class Scope:
     @cached_property
     def plan(self) -> StorePlan:
         """All selected cohorts together: a generation they share is counted (and read) once."""
-        return StorePlan.build(self.paths, self.cohorts, policy=self.rt.config.rerun_policy)
+        return self.rt.plan(self.cohorts)
 
     def members_of(self, cohort: str) -> list[Member]:
         if len(self.cohorts) == 1 and cohort == self.cohorts[0]:
             return self.plan.members
-        return StorePlan.build(self.paths, [cohort], policy=self.rt.config.rerun_policy).members
+        return self.rt.plan([cohort]).members
 
     def all_cohorts(self) -> list[str]:
         """Every cohort under the data root (orphans are generations none of them lists)."""
@@ -52,11 +50,5 @@ class Scope:
 
 def load_scope(configfile: str | Path, data_root: str | None = None, cohorts: list[str] | None = None) -> Scope:
     """The config file with ``--data-root``/``--cohorts`` applied, as ``estimate`` does."""
-    with open(configfile, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle) or {}
-    if data_root is not None:
-        config["data_root"] = data_root
-    if cohorts is not None:
-        config["cohorts"] = list(cohorts)
-    rt = Runtime.from_config(config)
+    rt, config = Runtime.for_command(configfile, data_root, cohorts)
     return Scope(config, rt, list(rt.config.cohorts))
