@@ -17,6 +17,7 @@ from .errors import DDError, Err
 from .membership import cohort_members, metadata_from_row
 from .phases import PHASES, promote_parse_failures
 from .plan import StorePlan
+from .report import freshness
 from .runtime import Runtime
 from .stages import require_stage
 
@@ -127,7 +128,11 @@ def compile_cohort(config: dict[str, Any], cohort_id: str, log: str | None = Non
 
 def finish(config: dict[str, Any], failed: bool) -> None:
     """Run once at the end of a run: park parse-failure records where users look for them,
-    then summarise this run's failed jobs (per stage, phase and reason; where to look)."""
+    summarise this run's failed jobs (per stage, phase and reason; where to look), rebuild the
+    cohort reports the run left stale, and say where each cohort's report is."""
     rt = Runtime.from_config(config)
     promote_parse_failures(rt)
     failures.print_summary(failures.summarize(rt.paths))
+    freshness.refresh_stale(config)  # what the report rules could not build after a failed job
+    for line in freshness.run_lines(config):
+        print(line, file=sys.stderr)
