@@ -11,7 +11,6 @@ newer than its scan is complete.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,7 @@ from . import pages, plots
 from .agreement import evaluator_agreement
 from .columns import read_dtypes
 from .essays import write_essay_pages
-from .freshness import ScanRecord, write_scan
+from .freshness import ScanRecord, filesystem_now_ns, write_scan
 from .inputs import report_key
 from .generations import CohortScan, generations_frame, read_generations
 from .judges import judge_diagnostics
@@ -58,7 +57,7 @@ def read_scores(path: str) -> pd.DataFrame:
 def scan_cohort(config: dict[str, Any], cohort: str, outputs: Mapping[str, str]) -> ScanRecord:
     """Read the cohort's generations from the store; write the two tables and the scan record."""
     paths = Runtime.from_config(config).paths
-    started = time.time_ns()
+    started = filesystem_now_ns(paths.cohort_reports_dir(cohort))
     scan = CohortScan.read(paths, cohort)
     generations = generations_frame(scan.member_generations())
     scores = scores_of(scan)

@@ -10,11 +10,18 @@ record of a member (a failed call writes nothing in the store), the membership, 
 that give scales and prices; or when the scan is newer than ``index.html`` (the computing step
 did not finish). Stale reports are rebuilt in the run's own process by the same two functions
 the rules call. Checking costs a stat per member (tens of milliseconds for 20,000).
+
+Times are the file system's own: the scan's start is the mtime of a file it creates, because
+file times come from a coarser clock than ``time.time_ns()`` (a write just after the scan began
+can carry an earlier time than the clock read before it). A change in the same tick as the
+scan's start counts as after it: at worst a report is rebuilt once more, never left stale.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -22,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import DDError
 from ..failures import current_records
-from ..fsio import atomic_write_text
+from ..fsio import TMP_PREFIX, atomic_write_text
 from ..membership import read_membership
 from ..paths import Paths
 from ..runtime import Runtime
@@ -56,6 +63,13 @@ def read_scan(paths: Paths, cohort: str) -> ScanRecord | None:
         return None
 
 
+def filesystem_now_ns(directory: Path) -> int:
+    """The file system's current time, as the mtime it gives a new file in ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=TMP_PREFIX) as probe:
+        return os.fstat(probe.fileno()).st_mtime_ns
+
+
 def _mtime_ns(path: Path) -> int:
     try:
         return path.stat().st_mtime_ns
@@ -72,15 +86,15 @@ def stale_reason(paths: Paths, cohort: str) -> str | None:
         return "index.html older than its scan"
     since = record.started_ns
     for source in (paths.membership_csv(cohort), paths.templates_csv("evaluation"), paths.llm_models_csv):
-        if _mtime_ns(source) > since:
+        if _mtime_ns(source) >= since:
             return f"{source} changed"
     members = read_membership(paths.membership_csv(cohort))
     for member in members:
-        if _mtime_ns(paths.generation_dir(member.stage, member.gen_id)) > since:
+        if _mtime_ns(paths.generation_dir(member.stage, member.gen_id)) >= since:
             return f"{member.stage} {member.gen_id} changed"
     keys = {(m.stage, m.gen_id) for m in members}
     for failure in current_records(paths):
-        if (failure.get("stage"), failure.get("gen_id")) in keys and _mtime_ns(Path(failure["record"])) > since:
+        if (failure.get("stage"), failure.get("gen_id")) in keys and _mtime_ns(Path(failure["record"])) >= since:
             return f"{failure['stage']} {failure['gen_id']} failed"
     return None
 
