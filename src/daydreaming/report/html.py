@@ -2,9 +2,9 @@
 
 Every value is escaped: ids, model names, essays and judges' answers are data, not markup. The
 style is scoped under ``.dd-report`` because the same fragment is also embedded in Snakemake's
-report page. Tables never need horizontal scrolling: cells may wrap anywhere, which lets the
-browser's automatic layout fit any number of columns into the page width (1400 px and up
-reads without squeezing), and figures scale down to the width.
+report page. Tables take the page width and wrap inside cells (between words; a number's
+interval and counts on a second line), so the browser's automatic layout fits them at 1400 px
+without horizontal scrolling; figures scale down to the width.
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ STYLE = """<style>
   border-bottom:1px solid #e5e7eb;padding-bottom:3px}.dd-report h3{font-size:14px;margin:14px 0 4px}
 .dd-report table{border-collapse:collapse;margin:6px 0 14px;width:100%;max-width:100%}
 .dd-report th,.dd-report td{border:1px solid #d1d5db;padding:3px 6px;text-align:left;vertical-align:top;
-  overflow-wrap:anywhere}
+  overflow-wrap:break-word}
 .dd-report th{background:#f3f4f6;font-weight:600}
 .dd-report th.sortable{cursor:pointer}.dd-report th.sortable:after{content:" \\2195";color:#9ca3af}
 .dd-report td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+.dd-report td.num .muted{white-space:normal}
 .dd-report .muted{color:#6b7280;font-size:11px}.dd-report .warn{color:#b45309}.dd-report .bad{color:#b91c1c}
 .dd-report .good{color:#047857}
 .dd-report pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f9fafb;padding:8px;border:1px solid #e5e7eb;

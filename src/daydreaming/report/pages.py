@@ -20,9 +20,11 @@ from . import html as h
 from . import sections
 from .status import Completion
 
-# Snakemake's report puts the front page text in a 32rem-wide column beside the rule graph;
-# these rules (matched only when our fragment is inside) give it the page width instead.
+# Snakemake's report puts the front page text in a 32rem-wide column beside the rule graph, in
+# a box that centres it vertically (a page taller than the window loses its top); these rules,
+# matched only when our fragment is inside, give it the page width and start it at the top.
 SNAKEMAKE_FRONT_PAGE_STYLE = """<style>
+div.h-screen:has(#dd-front){align-items:flex-start;justify-content:flex-start}
 div.max-w-lg:has(#dd-front){max-width:none;width:100%}
 div.py-2:has(#dd-front){flex:1 1 100%;min-width:0;max-width:100%}
 div.flex.items-start:has(#dd-front){flex-wrap:wrap}
