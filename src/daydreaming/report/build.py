@@ -83,9 +83,15 @@ def pending_calls(rt: Runtime, cohort: str) -> list[dict]:
             for c in Estimator(rt, plan).calls()]
 
 
+def _unanswered(generations: pd.DataFrame) -> bool:
+    """Whether any generation still lacks its answer (only then can a plain run call anything:
+    building the plan to estimate nothing cost seconds on a finished 20,000-evaluation cohort)."""
+    return bool(((generations["mode"] != "copy") & generations["raw_chars"].isna()).any())
+
+
 def _costs(rt: Runtime, cohort: str, generations: pd.DataFrame) -> tuple[pd.DataFrame, str | None]:
     try:
-        pending, problem = pending_calls(rt, cohort), None
+        pending, problem = (pending_calls(rt, cohort) if _unanswered(generations) else []), None
     except DDError as err:  # e.g. a template that no longer renders: report what is known
         pending, problem = [], f"pending calls not estimated: {err.code.name} {err.ctx.get('reason')}"
     return cost_tables.cost_table(cost_tables.actual_costs(generations), cost_tables.pending_costs(pending)), problem

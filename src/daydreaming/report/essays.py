@@ -3,67 +3,74 @@
 The lineage, tokens, cost and status come from ``generations.csv`` and the scores from
 ``aggregated_scores.csv``; only the texts are read from the store here: the essay and its draft
 (parsed text, what the next stage saw) and each judge's full answer (raw text, its reasoning
-included). Pages of essays no longer in the cohort are removed, so every page on disk belongs
-to the current membership.
+included). The directory is replaced as a whole, so every page on disk belongs to the current
+membership (no page of an essay that left it).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pandas as pd
 
-from ..errors import DDError
-from ..fsio import TMP_PREFIX, atomic_write_text
+from .. import paths as P
+from ..fsio import atomic_write_dir
+from ..paths import Paths
 from ..store import GensDataLayer
+from .generations import GENERATION_COLUMNS, read_bytes
 from .pages import EssayView, essay_page
 
-EVALUATION_ORDER = ["template_id", "llm_model_id", "replicate", "gen_id"]
 
 
-def _text(read, stage: str, gen_id) -> str | None:
+def _text(paths: Paths, stage: str, gen_id, name: str) -> str | None:
+    """A generation's text file, None when absent or unreadable (read by plain path strings:
+    through pathlib and the store's invariant checks, 20,000 answers took over a second)."""
     if not isinstance(gen_id, str) or not gen_id:
         return None
+    data = read_bytes(paths.gen_file_strs(stage, gen_id)[name])
     try:
-        return read(stage, gen_id)
-    except (DDError, UnicodeDecodeError, OSError):
+        return data.decode("utf-8") if data is not None else None
+    except UnicodeDecodeError:
         return None
 
 
-def essay_views(store: GensDataLayer, generations: pd.DataFrame, scores: pd.DataFrame):
+def _shown_order(row: dict) -> tuple:
+    """Evaluations on an essay's page: by template, judge, replicate."""
+    return str(row["template_id"] or ""), str(row["llm_model_id"] or ""), int(row["replicate"] or 0), row["gen_id"]
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as plain dicts, missing values as None (one conversion, not one per essay)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def essay_views(store: GensDataLayer, generations: pd.DataFrame, scores: pd.DataFrame) -> Iterator[EssayView]:
     """Each essay of the cohort (a member, or the parent of a member evaluation) with what its
     page shows; yields ``EssayView`` one at a time, so texts are never all in memory."""
     score_of = dict(zip(scores["gen_id"], scores["score"]))
-    rows = generations.astype(object).where(generations.notna(), None)
-    by_stage = {stage: group for stage, group in rows.groupby("stage", sort=False)}
-    evaluations = by_stage.get("evaluation", rows.iloc[0:0]).sort_values(EVALUATION_ORDER)
-    evaluations = evaluations.assign(score=evaluations["gen_id"].map(score_of))
-    evaluations_of = {essay: group.to_dict("records") for essay, group in evaluations.groupby("parent_gen_id")}
-    drafts = {r["gen_id"]: r for r in by_stage.get("draft", rows.iloc[0:0]).to_dict("records")}
-    essays = {r["gen_id"]: r for r in by_stage.get("essay", rows.iloc[0:0]).to_dict("records")}
+    rows = _records(generations)
+    evaluations_of: dict[str, list[dict]] = {}
+    for row in sorted((r for r in rows if r["stage"] == "evaluation"), key=_shown_order):
+        row["score"] = score_of.get(row["gen_id"])
+        evaluations_of.setdefault(row["parent_gen_id"], []).append(row)
+    drafts = {r["gen_id"]: r for r in rows if r["stage"] == "draft"}
+    essays = {r["gen_id"]: r for r in rows if r["stage"] == "essay"}
     for essay_id in evaluations_of:
-        essays.setdefault(essay_id, {"stage": "essay", "gen_id": essay_id, "parent_gen_id": None, "template_id": None,
-                                     "llm_model_id": None, "replicate": None, "status": "not a member",
-                                     "mode": None, "prompt_tokens": None, "completion_tokens": None,
-                                     "cost_usd": None, "combo_id": None})
+        if essay_id and essay_id not in essays:  # judged in this cohort, written in another
+            essays[essay_id] = {**dict.fromkeys(GENERATION_COLUMNS), "stage": "essay", "gen_id": essay_id,
+                                "status": "not a member"}
     for essay_id, essay in essays.items():
         draft_id = essay.get("parent_gen_id")
         judged = evaluations_of.get(essay_id, [])
-        yield EssayView(essay, drafts.get(draft_id), judged, _text(store.read_parsed, "essay", essay_id),
-                        _text(store.read_parsed, "draft", draft_id),
-                        {r["gen_id"]: _text(store.read_raw, "evaluation", r["gen_id"]) for r in judged})
+        paths = store.paths
+        yield EssayView(essay, drafts.get(draft_id), judged, _text(paths, "essay", essay_id, P.PARSED),
+                        _text(paths, "draft", draft_id, P.PARSED),
+                        {r["gen_id"]: _text(paths, "evaluation", r["gen_id"], P.RAW) for r in judged})
 
 
 def write_essay_pages(store: GensDataLayer, cohort: str, generations: pd.DataFrame, scores: pd.DataFrame) -> int:
-    written: set[Path] = set()
-    for view in essay_views(store, generations, scores):
-        page = store.paths.cohort_essay_page(cohort, str(view.essay["gen_id"]))
-        atomic_write_text(page, essay_page(cohort, view))
-        written.add(page)
-    directory = store.paths.cohort_essay_pages_dir(cohort)
-    if directory.is_dir():
-        for old in directory.iterdir():
-            if old not in written and (old.suffix == ".html" or old.name.startswith(TMP_PREFIX)):
-                old.unlink(missing_ok=True)
-    directory.mkdir(parents=True, exist_ok=True)  # a cohort with no essay still has the (empty) directory
-    return len(written)
+    """Replace the cohort's essay pages directory by a page per essay (one directory swap)."""
+    paths = store.paths
+    pages = ((paths.cohort_essay_page(cohort, str(view.essay["gen_id"])).name, essay_page(cohort, view))
+             for view in essay_views(store, generations, scores))
+    return atomic_write_dir(paths.cohort_essay_pages_dir(cohort), pages)

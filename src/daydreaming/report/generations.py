@@ -10,6 +10,7 @@ file is gone; a parent outside the membership is read on demand.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,12 +73,19 @@ class Generation:
         }
 
 
-def _read_raw(path) -> RawMetadata | None:
+def read_bytes(path: str) -> bytes | None:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+def _read_raw(path: str) -> RawMetadata | None:
     """raw_metadata.json, validated from bytes (pydantic's JSON parser is the fastest route);
     a record that does not validate (an older writer's) keeps what its usage and cost say."""
-    try:
-        data = path.read_bytes()
-    except OSError:
+    data = read_bytes(path)
+    if data is None:
         return None
     try:
         return RawMetadata.model_validate_json(data)
@@ -113,11 +121,13 @@ class CohortScan:
     def store(self) -> GensDataLayer:
         return GensDataLayer(self.paths)
 
-    def _meta(self, stage: str, gen_id: str, have: frozenset[str]) -> MainMetadata | None:
+    def _meta(self, stage: str, gen_id: str, have: frozenset[str], path: str) -> MainMetadata | None:
         if P.METADATA in have:
+            data = read_bytes(path)
             try:
-                return MainMetadata.model_validate_json(self.paths.metadata_path(stage, gen_id).read_bytes())
-            except (OSError, ValidationError):
+                if data is not None:
+                    return MainMetadata.model_validate_json(data)
+            except ValidationError:
                 pass
         member = self._by_key.get((stage, gen_id))
         if member is not None and member.row.get("template_id"):
@@ -137,17 +147,21 @@ class CohortScan:
         return found
 
     def _read(self, stage: str, gen_id: str) -> Generation:
-        store = self.store
-        have = store.present(stage, gen_id)
-        raw = _read_raw(self.paths.raw_metadata_path(stage, gen_id)) if P.RAW_METADATA in have else None
-        state = gen_state(store, stage, gen_id, have, raw=raw, failure=self._failures.get((stage, gen_id)))
+        files = self.paths.gen_file_strs(stage, gen_id)
+        try:
+            have = frozenset(os.listdir(files[""]))
+        except OSError:
+            have = frozenset()
+        raw = _read_raw(files[P.RAW_METADATA]) if P.RAW_METADATA in have else None
+        state = gen_state(self.store, stage, gen_id, have, raw=raw, failure=self._failures.get((stage, gen_id)))
         text = None
         if P.PARSED in have:
+            data = read_bytes(files[P.PARSED])
             try:
-                text = store.read_parsed(stage, gen_id)
-            except (DDError, UnicodeDecodeError):
+                text = data.decode("utf-8") if data is not None else None
+            except UnicodeDecodeError:
                 text = None
-        return Generation(stage, gen_id, self._meta(stage, gen_id, have), raw, state, text)
+        return Generation(stage, gen_id, self._meta(stage, gen_id, have, files[P.METADATA]), raw, state, text)
 
     def member_generations(self) -> list[Generation]:
         """Every member, in membership order."""

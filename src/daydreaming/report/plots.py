@@ -21,7 +21,7 @@ from matplotlib.figure import Figure
 from .columns import AXIS_LABELS, ESSAY_AXES, valid_scores
 
 matplotlib.rcParams["svg.hashsalt"] = "daydreaming"
-PANEL_W, PANEL_H, MAX_DOTS = 4.2, 3.4, 400
+PANEL_W, PANEL_H, MAX_DOTS = 4.2, 3.4, 150
 # Drawing text goes through matplotlib's shared FreeType font objects, which are not
 # thread-safe: two cohorts' plot jobs (threads of one process) draw one after the other.
 _DRAW_LOCK = threading.Lock()
@@ -30,12 +30,12 @@ _DRAW_LOCK = threading.Lock()
 def _svg(fig: Figure) -> str:
     buffer = io.StringIO()
     with _DRAW_LOCK:
-        fig.savefig(buffer, format="svg", metadata={"Date": None}, bbox_inches="tight")
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
     return buffer.getvalue()
 
 
 def _empty(title: str) -> str:
-    fig = Figure(figsize=(PANEL_W, 1.5))
+    fig = Figure(figsize=(PANEL_W, 1.5), layout="constrained")
     fig.text(0.5, 0.5, f"{title}\n(no valid scores yet)", ha="center", va="center")
     return _svg(fig)
 
@@ -59,7 +59,7 @@ def distribution_svg(scores: pd.DataFrame) -> str:
         return _empty(title)
     templates = sorted(valid["evaluation_template"].unique())
     axes_names = _essay_axes_varied(valid)
-    fig = Figure(figsize=(PANEL_W * len(templates), PANEL_H * len(axes_names)))
+    fig = Figure(figsize=(PANEL_W * len(templates), PANEL_H * len(axes_names)), layout="constrained")
     grid = fig.subplots(len(axes_names), len(templates), squeeze=False)
     rng = np.random.default_rng(0)
     for row, axis in enumerate(axes_names):
@@ -137,7 +137,7 @@ def heatmap_svg(scores: pd.DataFrame) -> str:
     counts = grouped["score"].size().unstack()
     tops = valid.groupby("evaluation_template").apply(_scale_top, include_groups=False)
     fraction = means / tops.reindex(means.columns).to_numpy()
-    fig = Figure(figsize=(1.6 + 1.3 * len(means.columns), 1.2 + 0.6 * len(means.index)))
+    fig = Figure(figsize=(2.6 + 1.3 * len(means.columns), 1.6 + 0.6 * len(means.index)), layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(fraction.to_numpy(dtype=float), cmap="viridis", vmin=0, vmax=1, aspect="auto")
     ax.set_xticks(range(len(means.columns)), list(means.columns), rotation=20, ha="right")

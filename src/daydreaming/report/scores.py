@@ -11,10 +11,12 @@ generations up the parent chain.
 from __future__ import annotations
 
 import math
+import os
 
 import pandas as pd
 
 from .. import catalogs, parsers
+from .. import paths as P
 from ..errors import DDError, Err
 from ..paths import Paths
 from .columns import scores_frame
@@ -31,6 +33,10 @@ def _template_scale(paths: Paths, template_id: str) -> float | None:
         return parsers.template_scale(parsers.effective_parser_name(template.parser), template.options, template_id)
     except DDError:
         return None
+
+
+def _parsed_path(stage: str, gen_id: str, paths: Paths) -> str:
+    return os.path.abspath(paths.gen_file_strs(stage, gen_id)[P.PARSED])
 
 
 def read_score(evaluation: Generation) -> tuple[float | None, dict]:
@@ -72,14 +78,14 @@ def score_row(scan: CohortScan, evaluation: Generation, fallback_parent: str | N
         "evaluation_template": template,
         "evaluation_llm_model": meta.llm_model_id if meta else None,
         "score": score,
-        "evaluation_response_path": str(paths.parsed_path("evaluation", evaluation.gen_id).absolute()),
+        "evaluation_response_path": _parsed_path("evaluation", evaluation.gen_id, paths),
         "combo_id": draft_meta.combo_id if draft_meta else None,
         "draft_template": draft_meta.template_id if draft_meta else None,
         "generation_template": essay_meta.template_id if essay_meta else None,
         "generation_model": ((essay_meta.llm_model_id if essay_meta else None)
                              or (draft_meta.llm_model_id if draft_meta else None)),
         "origin_cohort_id": meta.origin_cohort_id if meta else None,
-        "generation_response_path": str(paths.parsed_path("essay", essay_id).absolute()) if essay_id else None,
+        "generation_response_path": _parsed_path("essay", essay_id, paths) if essay_id else None,
         "input_mode": raw.input_mode if raw else None,
         "copied_from": getattr(raw, "copied_from", None) if raw else None,
         "draft_model": draft_meta.llm_model_id if draft_meta else None,

@@ -23,6 +23,11 @@ MAX_FAILURES_SHOWN = 200
 Href = Callable[[str], str]
 
 
+def _rows(frame: pd.DataFrame) -> list[dict]:
+    """A table's rows as dicts (iterrows builds a Series per row: seconds for a big pivot)."""
+    return frame.to_dict("records")
+
+
 def headline(cohort: str, completion: Completion, costs: pd.DataFrame) -> str:
     total = costs[costs["stage"] == "total"].iloc[0] if (costs["stage"] == "total").any() else None
     spent = f"${total['cost_usd']:.4f} spent" if total is not None else ""
@@ -43,11 +48,11 @@ def navigation() -> str:
 
 def status(counts: pd.DataFrame, failed: pd.DataFrame) -> str:
     columns = list(counts.columns)
-    rows = [[h.text(r["stage"])] + [h.num_cell(r[c]) for c in columns[1:]] for _, r in counts.iterrows()]
+    rows = [[h.text(r["stage"])] + [h.num_cell(r[c]) for c in columns[1:]] for r in _rows(counts)]
     shown = failed.head(MAX_FAILURES_SHOWN)
     failure_rows = [[h.text(r["stage"]), h.text(r["gen_id"]), h.text(r["status"]), h.text(r["error_phase"]),
                      h.text(r["error_code"]), h.text(r["error_reason"]), h.text(r["preview"])]
-                    for _, r in shown.iterrows()]
+                    for r in _rows(shown)]
     more = h.note(f"{len(failed) - len(shown)} more in generation_failures.csv") if len(failed) > len(shown) else ""
     body = (h.note("ok: parsed; truncated: the answer hit max_tokens; parse_failed: the parser found no answer; "
                    "job_failed: a job of it failed last time (e.g. the LLM call); missing: not run yet, or "
@@ -64,7 +69,7 @@ def costs(table: pd.DataFrame) -> str:
              h.num_cell(r["completion_tokens"]), h.num_cell(r["cost_usd"], 4),
              h.num_cell(r["unpriced_answers"]), h.num_cell(r["pending_calls"]),
              h.num_cell(r["pending_prompt_tokens"] + r["pending_completion_tokens"]), h.num_cell(r["pending_usd"], 4)]
-            for _, r in table.iterrows()]
+            for r in _rows(table)]
     header = ["stage", "model", "template", "generations", "answers", "copies", "prompt tokens", "completion tokens",
               "USD", "answers without price", "pending calls", "pending tokens (est.)", "pending USD (est.)"]
     body = (h.note("Actual: from each answer's raw_metadata.json (the provider's cost, else the catalog's prices). "
@@ -80,7 +85,7 @@ def comparisons(table: pd.DataFrame, forest_svg: str) -> str:
              f'<td class="num" data-v="{r["difference"]!r}">{h.interval(r["difference"], r["ci_low"], r["ci_high"])}'
              f"</td>", h.num_cell(r["n_pairs"]), f'{h.num(r["n_clusters"])} {h.text(r["resampled"])}s',
              h.num_cell(r["p_value"], 4), h.num_cell(r["p_holm"], 4), _verdict(r["verdict"])]
-            for _, r in table.iterrows()]
+            for r in _rows(table)]
     header = ["evaluation template", "axis", "A", "B", "mean A", "mean B", "A \u2212 B [95% CI]", "pairs",
               "resampled", "p", "p (Holm)", "verdict"]
     body = (h.note("Each pair of levels is compared on the units they share (everything else fixed: the same draft "
@@ -109,7 +114,7 @@ def judges(diagnostics: pd.DataFrame, agreement: pd.DataFrame, heatmap_svg: str)
              f'<td class="num">{h.interval(r["replicate_alpha_interval"], r["replicate_alpha_interval_ci_low"], r["replicate_alpha_interval_ci_high"])}</td>',
              f'<td class="num">{h.interval(r["replicate_alpha_ordinal"], r["replicate_alpha_ordinal_ci_low"], r["replicate_alpha_ordinal_ci_high"])}</td>',
              f'<td class="warn">{h.text(r["too_wide_to_rank"])}</td>']
-            for _, r in diagnostics.iterrows()]
+            for r in _rows(diagnostics)]
     header = ["evaluation template", "judge", "essays", "mean", "score vs log length: rho [CI]",
               "own model / others: mean", "own \u2212 others [CI]", "replicate alpha interval [CI]",
               "replicate alpha ordinal [CI]", "too wide to rank"]
@@ -117,7 +122,7 @@ def judges(diagnostics: pd.DataFrame, agreement: pd.DataFrame, heatmap_svg: str)
                    h.text(f"{r['model_a']} vs {r['model_b']}" if r["measure"] == SPEARMAN else "all judges"),
                    f'<td class="num">{h.interval(r["value"], r["ci_low"], r["ci_high"], 3)}</td>',
                    h.num_cell(r["n_essays"]), f'<td class="warn">{"yes" if r["too_wide_to_rank"] else ""}</td>']
-                  for _, r in agreement.iterrows()]
+                  for r in _rows(agreement)]
     body = (h.note("Per judge and template, over essay means (replicates averaged): Spearman's rho of score against "
                    "the log of the essay's length (length bias), the mean for essays the judge's own model wrote "
                    "against the others (Welch interval), and Krippendorff's alpha across the judge's own "
@@ -133,7 +138,7 @@ def judges(diagnostics: pd.DataFrame, agreement: pd.DataFrame, heatmap_svg: str)
     return h.section("judges", "Judges", body)
 
 
-def _mean_cell(row: pd.Series, key: str) -> str:
+def _mean_cell(row: dict, key: str) -> str:
     n = int(row[f"{key}_n"])
     if n == 0:
         return '<td class="num">&ndash;</td>'
@@ -156,7 +161,7 @@ def pivot(table: pd.DataFrame, scores: pd.DataFrame, essay_href: Href) -> str:
                  f'r{h.text(r["draft_replicate"])}</span>',
                  f'{h.text(r["generation_template"])} <span class="muted">{h.text(r["generation_model"])} '
                  f'r{h.text(r["essay_replicate"])}</span>',
-                 *[_mean_cell(r, key) for _, key in own]] for _, r in table.iterrows()]
+                 *[_mean_cell(r, key) for _, key in own]] for r in _rows(table)]
         parts.append(f"<h3>{h.text(template)}</h3>"
                      + h.table(["essay (combo)", "draft template (model, replicate)",
                                 "essay template (model, replicate)", *[j for j, _ in own]], rows, "pivot"))
@@ -173,7 +178,7 @@ def top(table: pd.DataFrame, essay_href: Href) -> str:
         rows = [[h.num_cell(r["rank"]), h.link(essay_href(str(r["parent_gen_id"])), str(r["parent_gen_id"])),
                  h.num_cell(r["avg_score"]), h.num_cell(r["max_score"]), h.num_cell(r["models_covered"]),
                  h.text(r["generation_template"]), h.text(r["generation_model"]),
-                 *[h.num_cell(r[m]) for m in models]] for _, r in group.iterrows()]
+                 *[h.num_cell(r[m]) for m in models]] for r in _rows(group)]
         parts.append(f"<h3>{h.text(template)}</h3>" + h.table(
             ["rank", "essay", "avg", "max", "judges", "essay template", "essay model",
              *[m[len(SCORE_PREFIX):] for m in models]], rows, "top"))

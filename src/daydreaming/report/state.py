@@ -50,6 +50,9 @@ class GenState:
         return self.status in (TRUNCATED, PARSE_FAILED)
 
 
+PARSED_OK = GenState(OK)
+
+
 def _record(store: GensDataLayer, stage: str, gen_id: str, have: frozenset[str]) -> ParsedMetadata | None:
     if P.PARSED_METADATA in have:
         return store.read_parsed_metadata(stage, gen_id)
@@ -82,7 +85,7 @@ def gen_state(store: GensDataLayer, stage: str, gen_id: str, present: frozenset[
     raw_metadata.json when the caller has read it already."""
     have = store.present(stage, gen_id) if present is None else present
     if P.PARSED in have:
-        return GenState(OK)
+        return PARSED_OK
     try:
         record = _record(store, stage, gen_id, have)
     except DDError as err:  # an unreadable record: the parse must be redone, report why

@@ -41,8 +41,16 @@ def summarize(values: Iterable[float], confidence: float = CONFIDENCE) -> Summar
     if n < 2:
         return Summary(1, mean, math.nan, float(data.min()), float(data.max()), math.nan, math.nan)
     sd = float(data.std(ddof=1))
-    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(t_half_width(np.array([sd]), np.array([n]), confidence)[0])
     return Summary(n, mean, sd, float(data.min()), float(data.max()), mean - half, mean + half)
+
+
+def t_half_width(sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Half-width of the t-based interval of a mean, for arrays of sds and counts (NaN below 2)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quantile = sps.t.ppf((1 + confidence) / 2, np.where(n >= 2, n - 1, np.nan))
+        return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, int]:
