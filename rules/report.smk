@@ -1,6 +1,7 @@
 # Cohort reports (data/cohorts/<cohort>/reports/): one store scan, then everything computed from
 # it. Cheap, local, once per cohort, so each is a script (scripts/): its own process, importing
-# pandas, scipy and matplotlib only when a report is built. The end of every run rebuilds what
+# pandas, scipy and matplotlib only when a report is built (the project's environment: they run
+# in whatever runs Snakemake unless --sdm conda). The end of every run rebuilds what
 # these rules could not (daydreaming.report.freshness: Snakemake skips them after a failed job).
 # `snakemake --report report.html` collects the files marked report() (captions in report/).
 include: "report_common.smk"
@@ -14,6 +15,8 @@ rule cohort_scores:
     log:
         report_log("cohort_scores"),
     localrule: True
+    conda:
+        "../environment.yml"
     script:
         "../scripts/cohort_scores.py"
 
@@ -27,5 +30,7 @@ rule cohort_report:
     log:
         report_log("cohort_report"),
     localrule: True
+    conda:
+        "../environment.yml"
     script:
         "../scripts/cohort_report.py"

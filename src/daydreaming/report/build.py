@@ -63,9 +63,7 @@ def scan_cohort(config: dict[str, Any], cohort: str, outputs: Mapping[str, str])
     scores = scores_of(scan)
     _write_csv(outputs["generations"], generations)
     _write_csv(outputs["aggregated_scores"], scores)
-    done = completion(generations)
-    record = ScanRecord(cohort_id=cohort, started_ns=started, complete=done.complete, failed=done.failed,
-                        missing=done.missing)
+    record = ScanRecord(cohort_id=cohort, started_ns=started, **completion(generations).model_dump())
     write_scan(Path(outputs["scan"]), record)
     return record
 

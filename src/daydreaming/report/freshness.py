@@ -38,11 +38,10 @@ SCAN = "scan.json"
 INDEX = "index.html"
 
 
-class ScanRecord(BaseModel):
-    """``scan.json``: what the store scan of a cohort's reports saw, and when it began."""
+class Completion(BaseModel):
+    """How many generations of a cohort parsed, failed (a parse, a truncation or a job) or are
+    missing: the three numbers the end of a run prints."""
 
-    cohort_id: str
-    started_ns: int
     complete: int
     failed: int
     missing: int
@@ -50,6 +49,13 @@ class ScanRecord(BaseModel):
     @property
     def total(self) -> int:
         return self.complete + self.failed + self.missing
+
+
+class ScanRecord(Completion):
+    """``scan.json``: what the store scan of a cohort's reports saw, and when it began."""
+
+    cohort_id: str
+    started_ns: int
 
 
 def write_scan(path: Path, record: ScanRecord) -> None:

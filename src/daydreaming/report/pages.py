@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import html as h
 from . import sections
-from .status import Completion
+from .freshness import Completion
 
 # Snakemake's report puts the front page text in a 32rem-wide column beside the rule graph, in
 # a box that centres it vertically (a page taller than the window loses its top); these rules,

@@ -95,48 +95,50 @@ def _levels(valid: pd.DataFrame, axis: str) -> list[str]:
     return sorted(valid[axis].dropna().astype(str).unique())
 
 
-def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
-    """Every pair of levels of every axis that varies, per evaluation template."""
+def _varying_axes(scores: pd.DataFrame):
+    """(evaluation template, its valid scores, axis, levels, unit means) for every axis with two
+    or more levels, per evaluation template (whose scores are never pooled with another's)."""
     valid = valid_scores(scores)
-    rows = []
     for template in sorted(valid["evaluation_template"].dropna().unique()):
         of_template = valid[valid["evaluation_template"] == template]
-        family = []
         for axis in UNIT_KEYS:
             levels = _levels(of_template, axis)
-            if len(levels) < 2:
-                continue
-            units = unit_means(of_template, axis)
-            units[axis] = units[axis].astype(str)
-            rng = np.random.default_rng([RNG_KEY, len(rows)])
-            for a, b in combinations(levels, 2):
-                family.append({"evaluation_template": template, "axis": axis, **_compare(units, axis, a, b, rng)})
-        adjusted = holm([row["p_value"] for row in family])
-        scale = _scale(of_template)
-        for row, p in zip(family, adjusted):
+            if len(levels) >= 2:
+                units = unit_means(of_template, axis)
+                units[axis] = units[axis].astype(str)
+                yield template, of_template, axis, levels, units
+
+
+def paired_comparisons(scores: pd.DataFrame) -> pd.DataFrame:
+    """Every pair of levels of every axis that varies, per evaluation template; Holm over each
+    template's comparisons."""
+    families: dict[str, list[dict]] = {}
+    scales: dict[str, float] = {}
+    for index, (template, of_template, axis, levels, units) in enumerate(_varying_axes(scores)):
+        rng = np.random.default_rng([RNG_KEY, index])
+        scales[template] = _scale(of_template)
+        families.setdefault(template, []).extend(
+            {"evaluation_template": template, "axis": axis, **_compare(units, axis, a, b, rng)}
+            for a, b in combinations(levels, 2))
+    rows = []
+    for template, family in families.items():
+        for row, p in zip(family, holm([row["p_value"] for row in family])):
             interval = row.pop("_interval")
-            rows.append({**row, "p_holm": p, "verdict": verdict(row["level_a"], row["level_b"], interval, p, scale)})
+            rows.append({**row, "p_holm": p,
+                         "verdict": verdict(row["level_a"], row["level_b"], interval, p, scales[template])})
     return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
 
 
 def level_means(scores: pd.DataFrame) -> pd.DataFrame:
     """The mean of each level of each varying axis over its units, with a combo-clustered
     interval: what the forest plot shows beside the differences."""
-    valid = valid_scores(scores)
     rows = []
-    for template in sorted(valid["evaluation_template"].dropna().unique()):
-        of_template = valid[valid["evaluation_template"] == template]
-        for axis in UNIT_KEYS:
-            levels = _levels(of_template, axis)
-            if len(levels) < 2:
-                continue
-            units = unit_means(of_template, axis)
-            units[axis] = units[axis].astype(str)
-            rng = np.random.default_rng([RNG_KEY, 1 + len(rows)])
-            for level in levels:
-                at = units[units[axis] == level]
-                interval = clustered_mean(at["score"].to_numpy(dtype=float), at["combo_id"].to_numpy(dtype=object), rng)
-                rows.append({"evaluation_template": template, "axis": axis, "level": level, "mean": interval.estimate,
-                             "ci_low": interval.low, "ci_high": interval.high, "n_units": interval.n,
-                             "n_clusters": interval.clusters, "resampled": interval.resampled})
+    for index, (template, _, axis, levels, units) in enumerate(_varying_axes(scores)):
+        rng = np.random.default_rng([RNG_KEY + 1, index])
+        for level in levels:
+            at = units[units[axis] == level]
+            interval = clustered_mean(at["score"].to_numpy(dtype=float), at["combo_id"].to_numpy(dtype=object), rng)
+            rows.append({"evaluation_template": template, "axis": axis, "level": level, "mean": interval.estimate,
+                         "ci_low": interval.low, "ci_high": interval.high, "n_units": interval.n,
+                         "n_clusters": interval.clusters, "resampled": interval.resampled})
     return pd.DataFrame(rows, columns=list(MEAN_COLUMNS))

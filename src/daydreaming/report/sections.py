@@ -16,7 +16,7 @@ from . import html as h
 from .agreement import SPEARMAN
 from .columns import AXIS_LABELS
 from .pivot import evaluator_keys
-from .status import Completion
+from .freshness import Completion
 from .top import SCORE_PREFIX
 
 MAX_FAILURES_SHOWN = 200

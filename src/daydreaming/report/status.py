@@ -8,28 +8,14 @@ count of those that did not; a truncated answer (``max_tokens`` too low) needs a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pandas as pd
 
 from ..stages import STAGES
+from .freshness import Completion
 from .state import FAILED_STATUSES, MISSING, OK, STATUSES
 
 STATUS_COLUMNS = ("stage", "total") + STATUSES
 FAILURE_COLUMNS = ("stage", "gen_id", "status", "error_phase", "error_code", "error_reason", "preview")
-
-
-@dataclass(frozen=True)
-class Completion:
-    """The three numbers the end of a run prints per cohort."""
-
-    complete: int
-    failed: int
-    missing: int
-
-    @property
-    def total(self) -> int:
-        return self.complete + self.failed + self.missing
 
 
 def status_counts(generations: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +30,8 @@ def status_counts(generations: pd.DataFrame) -> pd.DataFrame:
 
 def completion(generations: pd.DataFrame) -> Completion:
     status = generations["status"]
-    return Completion(int((status == OK).sum()), int(status.isin(FAILED_STATUSES).sum()), int((status == MISSING).sum()))
+    return Completion(complete=int((status == OK).sum()), failed=int(status.isin(FAILED_STATUSES).sum()),
+                      missing=int((status == MISSING).sum()))
 
 
 def failures(generations: pd.DataFrame) -> pd.DataFrame:
