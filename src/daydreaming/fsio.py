@@ -66,7 +66,8 @@ def atomic_write_dir(path: Path, files: Iterable[tuple[str, str]]) -> int:
     made a thousand report pages a second and a half. Returns the number of files written."""
     path = Path(path)
     suffix = f"{os.getpid()}.{threading.get_ident()}.{next(_COUNTER)}"
-    fresh, old = path.with_name(f"{TMP_PREFIX}{path.name}.{suffix}"), path.with_name(f"{TMP_PREFIX}{path.name}.old.{suffix}")
+    fresh = path.with_name(f"{TMP_PREFIX}{path.name}.{suffix}")
+    old = path.with_name(f"{TMP_PREFIX}{path.name}.old.{suffix}")
     try:
         fresh.mkdir(parents=True)
         count = 0

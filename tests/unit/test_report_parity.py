@@ -53,7 +53,8 @@ def test_variance_analysis_overall_per_judge_and_per_template(scores):
                                               "generation_model"))]
         values = [v for _, _, v in found]
         assert row["total_evaluations"] == len(values)
-        assert row["num_templates"] == len({t for _, t, _ in found}) and row["num_models"] == len({j for j, _, _ in found})
+        assert row["num_templates"] == len({t for _, t, _ in found})
+        assert row["num_models"] == len({j for j, _, _ in found})
         assert row["mean_score"] == pytest.approx(statistics.mean(values), abs=0.005)
         assert row["score_range"] == max(values) - min(values)
         if len(values) > 1:
@@ -87,5 +88,6 @@ def test_perfect_score_paths_are_the_top_of_each_templates_own_scale(scores):
     # the fixture's u-scale 5s (scale 0-5) count; its t-scale 9s would not reach a fixed 10
     assert sorted(paths["gen_id"]) == expected and len(expected) == 3
     row = paths.iloc[0]
-    assert row["notes"] == f"Perfect score from {row['generation_model']} generation + {row['evaluation_llm_model']} evaluation"
+    assert row["notes"] == (f"Perfect score from {row['generation_model']} generation + "
+                            f"{row['evaluation_llm_model']} evaluation")
     assert row["evaluation_response_path"].endswith(f"{row['gen_id']}/parsed.txt")

@@ -76,7 +76,8 @@ def pending_calls(rt: Runtime, cohort: str) -> list[dict]:
     plan = StorePlan.build(rt.paths, [cohort], policy=rt.config.rerun_policy)
     if not plan.pending_calls():
         return []
-    return [{"stage": c.stage, "model_id": c.model_id, "template_id": plan.generation_call(c.stage, c.gen_id).template_id,
+    return [{"stage": c.stage, "model_id": c.model_id,
+             "template_id": plan.generation_call(c.stage, c.gen_id).template_id,
              "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens, "usd": c.usd}
             for c in Estimator(rt, plan).calls()]
 
@@ -95,13 +96,7 @@ def _costs(rt: Runtime, cohort: str, generations: pd.DataFrame) -> tuple[pd.Data
     return cost_tables.cost_table(cost_tables.actual_costs(generations), cost_tables.pending_costs(pending)), problem
 
 
-def compute_reports(config: dict[str, Any], cohort: str, inputs: Mapping[str, str],
-                    outputs: Mapping[str, str]) -> list[str]:
-    """Every table, figure and page from the scan's two tables; returns notes worth logging."""
-    rt = Runtime.from_config(config)
-    scores = read_scores(inputs["aggregated_scores"])
-    generations = read_generations(inputs["generations"])
-    notes: list[str] = []
+def _tables(rt: Runtime, cohort: str, scores: pd.DataFrame, generations: pd.DataFrame) -> tuple[dict, list[str]]:
     tables = {
         "generation_scores": generation_scores_pivot(scores),
         "evaluation_model_template_pivot": evaluation_model_template_pivot(scores),
@@ -117,18 +112,40 @@ def compute_reports(config: dict[str, Any], cohort: str, inputs: Mapping[str, st
         "generation_failures": failures(generations),
     }
     tables["costs"], problem = _costs(rt, cohort, generations)
-    notes += [problem] if problem else []
-    for name, frame in tables.items():
-        _write_csv(outputs[name], frame)
-    figures = {
+    return tables, [problem] if problem else []
+
+
+def _figures(scores: pd.DataFrame, tables: dict) -> dict[str, str]:
+    return {
         "forest_plot": plots.forest_svg(tables["level_means"], tables["paired_comparisons"]),
         "score_distributions": plots.distribution_svg(scores),
         "evaluator_heatmap": plots.heatmap_svg(scores),
     }
+
+
+def _write_pages(rt: Runtime, cohort: str, report: pages.CohortReport, outputs: Mapping[str, str]) -> None:
+    """The overview twice: for Snakemake's report (absolute links) and as index.html, last."""
+    paths, reports_dir = rt.paths, rt.paths.cohort_reports_dir(cohort)
+    atomic_write_text(outputs["overview"], pages.front_page_fragment(
+        report, lambda essay: paths.cohort_essay_page(cohort, essay).absolute().as_uri()))
+    listed = [n for n in REPORT_FILES if n.endswith((".csv", ".svg"))]
+    atomic_write_text(outputs["index"], pages.index_page(
+        report, listed, lambda essay: paths.cohort_essay_page(cohort, essay).relative_to(reports_dir).as_posix()))
+
+
+def compute_reports(config: dict[str, Any], cohort: str, inputs: Mapping[str, str],
+                    outputs: Mapping[str, str]) -> list[str]:
+    """Every table, figure and page from the scan's two tables; returns notes worth logging."""
+    rt = Runtime.from_config(config)
+    scores = read_scores(inputs["aggregated_scores"])
+    generations = read_generations(inputs["generations"])
+    tables, notes = _tables(rt, cohort, scores, generations)
+    for name, frame in tables.items():
+        _write_csv(outputs[name], frame)
+    figures = _figures(scores, tables)
     for name, svg in figures.items():
         atomic_write_text(outputs[name], svg)
-    written = write_essay_pages(rt.store, cohort, generations, scores)
-    notes.append(f"{written} essay pages")
+    notes.append(f"{write_essay_pages(rt.store, cohort, generations, scores)} essay pages")
     report = pages.CohortReport(
         cohort=cohort, completion=completion(generations), counts=tables["generation_status"],
         failed=tables["generation_failures"], costs=tables["costs"], comparisons=tables["paired_comparisons"],
@@ -136,10 +153,5 @@ def compute_reports(config: dict[str, Any], cohort: str, inputs: Mapping[str, st
         pivot=tables["generation_scores"], scores=scores, top=tables["top_essays"],
         forest_svg=figures["forest_plot"], heatmap_svg=figures["evaluator_heatmap"],
         distribution_svg=figures["score_distributions"])
-    paths, reports_dir = rt.paths, rt.paths.cohort_reports_dir(cohort)
-    atomic_write_text(outputs["overview"], pages.front_page_fragment(
-        report, lambda essay: paths.cohort_essay_page(cohort, essay).absolute().as_uri()))
-    listed = [n for n in REPORT_FILES if n.endswith((".csv", ".svg"))]
-    atomic_write_text(outputs["index"], pages.index_page(
-        report, listed, lambda essay: paths.cohort_essay_page(cohort, essay).relative_to(reports_dir).as_posix()))
+    _write_pages(rt, cohort, report, outputs)
     return notes

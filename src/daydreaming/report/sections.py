@@ -104,16 +104,19 @@ def _verdict(value) -> str:
     return f'<td class="{css}">{text}</td>'
 
 
+def _measure(row: dict, name: str) -> str:
+    """A cell with a measure of ``row`` and its interval (``<name>_ci_low``/``_ci_high``)."""
+    return f'<td class="num">{h.interval(row[name], row[f"{name}_ci_low"], row[f"{name}_ci_high"])}</td>'
+
+
 def judges(diagnostics: pd.DataFrame, agreement: pd.DataFrame, heatmap_svg: str) -> str:
     rows = [[h.text(r["evaluation_template"]), h.text(r["evaluation_llm_model"]), h.num_cell(r["n_essays"]),
              h.num_cell(r["mean_score"]),
-             f'<td class="num">{h.interval(r["length_rho"], r["length_rho_ci_low"], r["length_rho_ci_high"])}</td>',
+             _measure(r, "length_rho"),
              f'<td class="num">{h.num(r["self_mean"])} / {h.num(r["other_mean"])} '
              f'<span class="muted">(n {h.num(r["n_self"])} / {h.num(r["n_other"])})</span></td>',
-             f'<td class="num">{h.interval(r["self_minus_other"], r["self_minus_other_ci_low"], r["self_minus_other_ci_high"])}</td>',
-             f'<td class="num">{h.interval(r["replicate_alpha_interval"], r["replicate_alpha_interval_ci_low"], r["replicate_alpha_interval_ci_high"])}</td>',
-             f'<td class="num">{h.interval(r["replicate_alpha_ordinal"], r["replicate_alpha_ordinal_ci_low"], r["replicate_alpha_ordinal_ci_high"])}</td>',
-             f'<td class="warn">{h.text(r["too_wide_to_rank"])}</td>']
+             _measure(r, "self_minus_other"), _measure(r, "replicate_alpha_interval"),
+             _measure(r, "replicate_alpha_ordinal"), f'<td class="warn">{h.text(r["too_wide_to_rank"])}</td>']
             for r in _rows(diagnostics)]
     header = ["evaluation template", "judge", "essays", "mean", "score vs log length: rho [CI]",
               "own model / others: mean", "own \u2212 others [CI]", "replicate alpha interval [CI]",
