@@ -85,3 +85,18 @@ def test_the_front_page_fragment_links_essay_pages_by_absolute_address(built):
     assert 'id="dd-front"' in fragment and "max-width:none" in fragment
     page = built.cohort_essay_page(COHORT, "e1").absolute().as_uri()
     assert f'href="{page}"' in fragment
+
+
+def test_a_page_directory_is_replaced_whole_or_not_at_all(tmp_path):
+    from daydreaming.errors import DDError, Err
+    from daydreaming.fsio import atomic_write_dir
+
+    target = tmp_path / "essays"
+    assert atomic_write_dir(target, [("a.html", "A"), ("b.html", "B")]) == 2
+    assert sorted(p.name for p in target.iterdir()) == ["a.html", "b.html"]
+    with pytest.raises(DDError) as info:
+        atomic_write_dir(target, [("c.html", "C"), ("../escape.html", "X")])
+    assert info.value.code is Err.INVALID_CONFIG and info.value.ctx["name"] == "../escape.html"
+    assert sorted(p.name for p in target.iterdir()) == ["a.html", "b.html"]  # the old set, untouched
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["essays"]  # no temp directory left behind
+    assert atomic_write_dir(target, [("c.html", "C")]) == 1 and [p.name for p in target.iterdir()] == ["c.html"]
