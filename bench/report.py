@@ -123,7 +123,7 @@ def build_store(paths: Paths, evaluations: int) -> None:
 
 STEP = """
 import json, sys
-from daydreaming.report.build import compute_reports, report_paths, scan_cohort
+{imports}
 from daydreaming.runtime import Runtime
 config = json.loads(sys.argv[1])
 outputs = report_paths(Runtime.from_config(config).paths, "{cohort}")
@@ -131,9 +131,10 @@ outputs = report_paths(Runtime.from_config(config).paths, "{cohort}")
 """
 
 
-def timed_step(label: str, config: dict, call: str) -> tuple[float, float]:
-    """Run one step in a fresh interpreter (as a script: job) and report its wall and peak RSS."""
-    code = STEP.format(cohort=COHORT, call=call)
+def timed_step(label: str, config: dict, call: str, imports: str) -> tuple[float, float]:
+    """Run one step in a fresh interpreter (as a script: job, importing what its script does)
+    and report its wall and peak RSS."""
+    code = STEP.format(cohort=COHORT, call=call, imports=imports)
     env = {**os.environ, "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", code, json.dumps(config)], env=env)
@@ -161,9 +162,12 @@ def main() -> None:
     config = {"data_root": str(root), "cohorts": [COHORT]}
     members = sum(1 for _ in open(paths.membership_csv(COHORT))) - 1
     print(f"cohort {COHORT}: {members} generations")
-    scan = timed_step("scan (rule cohort_scores)", config, "scan_cohort(config, '" + COHORT + "', outputs)")
+    scan = timed_step("scan (rule cohort_scores)", config, "scan_cohort(config, '" + COHORT + "', outputs)",
+                      "from daydreaming.report.scan import report_paths, scan_cohort")
     compute = timed_step("compute (rule cohort_report)", config,
-                         "print(compute_reports(config, '" + COHORT + "', outputs, outputs), file=sys.stderr)")
+                         "print(compute_reports(config, '" + COHORT + "', outputs, outputs), file=sys.stderr)",
+                         "from daydreaming.report.build import compute_reports\n"
+                         "from daydreaming.report.scan import report_paths")
     from daydreaming.report.freshness import stale_reason
 
     started = time.perf_counter()

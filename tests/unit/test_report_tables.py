@@ -14,7 +14,8 @@ import pytest
 from daydreaming.paths import Paths
 from daydreaming.report import plots, sections
 from daydreaming.report.agreement import ALPHA, ORDINAL_ALPHA, SPEARMAN, evaluator_agreement
-from daydreaming.report.build import _write_csv, read_scores
+from daydreaming.report.build import read_scores
+from daydreaming.report.scan import write_csv as _write_csv
 from daydreaming.report.columns import SEED_COLUMNS
 from daydreaming.report.generations import CohortScan, generations_frame, read_generations
 from daydreaming.report.pivot import SUM_COLUMN, generation_scores_pivot

@@ -1,71 +1,40 @@
-"""The two steps that build a cohort's reports: scan the store, then compute everything else.
+"""The second step of a cohort's reports: every table, figure and page, from the scan's files.
 
-``scan_cohort`` reads the store once and writes ``generations.csv``, ``aggregated_scores.csv``
-and ``scan.json`` (when the scan began, and the completion counts); ``compute_reports`` reads
-those (plus the essays' texts, for their pages) and writes every table, figure and page. Each
-takes the files by name (``outputs``: file stem -> path) so the workflow's rules stay the
-contract (``scripts/``), and the end-of-run refresh calls the same two functions on the paths
-``Paths`` gives. Writes are atomic; ``index.html`` is written last, so a report whose index is
-newer than its scan is complete.
+``compute_reports`` reads what ``scan.scan_cohort`` wrote (plus the essays' texts, for their
+pages) and writes the rest. It takes the files by name (``outputs``: file stem -> path) so the
+workflow's rule stays the contract (``scripts/cohort_report.py``), and the end-of-run refresh
+calls it on the paths ``Paths`` gives. Writes are atomic; ``index.html`` is written last, so a
+report whose index is newer than its scan is complete.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from ..errors import DDError
 from ..fsio import atomic_write_text
-from ..paths import REPORT_FILES, Paths
+from ..paths import REPORT_FILES
 from ..runtime import Runtime
 from . import costs as cost_tables
 from . import pages, plots
 from .agreement import evaluator_agreement
 from .columns import read_dtypes
 from .essays import write_essay_pages
-from .freshness import ScanRecord, filesystem_now_ns, write_scan
-from .inputs import report_key
-from .generations import CohortScan, generations_frame, read_generations
+from .generations import read_generations
 from .judges import judge_diagnostics
 from .paired import level_means, paired_comparisons
 from .parity import perfect_score_paths, variance_analysis
 from .pivot import evaluation_model_template_pivot, generation_scores_pivot
-from .scores import scores_of
+from .scan import write_csv
 from .status import completion, failures, status_counts
 from .summary import final_results
 from .top import top_essays
 
-CSV_INDEX = False
-
-
-def report_paths(paths: Paths, cohort: str, names=REPORT_FILES) -> dict[str, str]:
-    """Report files by key, as the rules name them, where ``Paths`` puts them."""
-    return {report_key(name): str(paths.cohort_report(cohort, name)) for name in names}
-
-
-def _write_csv(path: str, frame: pd.DataFrame) -> None:
-    atomic_write_text(path, frame.to_csv(index=CSV_INDEX))
-
-
 def read_scores(path: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype=read_dtypes(), keep_default_na=False, na_values=[""])
-
-
-def scan_cohort(config: dict[str, Any], cohort: str, outputs: Mapping[str, str]) -> ScanRecord:
-    """Read the cohort's generations from the store; write the two tables and the scan record."""
-    paths = Runtime.from_config(config).paths
-    started = filesystem_now_ns(paths.cohort_reports_dir(cohort))
-    scan = CohortScan.read(paths, cohort)
-    generations = generations_frame(scan.member_generations())
-    scores = scores_of(scan)
-    _write_csv(outputs["generations"], generations)
-    _write_csv(outputs["aggregated_scores"], scores)
-    record = ScanRecord(cohort_id=cohort, started_ns=started, **completion(generations).model_dump())
-    write_scan(Path(outputs["scan"]), record)
-    return record
 
 
 def pending_calls(rt: Runtime, cohort: str) -> list[dict]:
@@ -141,7 +110,7 @@ def compute_reports(config: dict[str, Any], cohort: str, inputs: Mapping[str, st
     generations = read_generations(inputs["generations"])
     tables, notes = _tables(rt, cohort, scores, generations)
     for name, frame in tables.items():
-        _write_csv(outputs[name], frame)
+        write_csv(outputs[name], frame)
     figures = _figures(scores, tables)
     for name, svg in figures.items():
         atomic_write_text(outputs[name], svg)

@@ -108,7 +108,8 @@ def stale_reason(paths: Paths, cohort: str) -> str | None:
 def refresh_stale(config: dict[str, Any], out: TextIO = sys.stderr) -> list[str]:
     """Rebuild the reports of every configured cohort that are stale; the cohorts rebuilt.
     A cohort that cannot be rebuilt is named with the error (the run's own outcome stands)."""
-    from .build import compute_reports, report_paths, scan_cohort
+    from .build import compute_reports
+    from .scan import report_paths, scan_cohort
 
     rt = Runtime.from_config(config)
     rebuilt = []
