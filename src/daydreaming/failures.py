@@ -65,6 +65,12 @@ def _records(paths: Paths, since: float) -> Iterable[dict[str, Any]]:
             yield entry
 
 
+def current_records(paths: Paths) -> list[dict[str, Any]]:
+    """Every failure record on disk: what is failing now, whichever run recorded it (the
+    cohort reports count these generations as failed rather than not yet run)."""
+    return list(_records(paths, 0.0))
+
+
 def _where(paths: Paths, entry: dict[str, Any]) -> str:
     """The first file to open for this kind of failure."""
     if entry["phase"] == "parsed":

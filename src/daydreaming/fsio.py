@@ -6,7 +6,9 @@ import hashlib
 import itertools
 import json
 import os
+import shutil
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,38 @@ def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
 def sha256_text(text: str) -> str:
     """The digest recorded for prompts, answers and parsed texts (hex sha256 of the UTF-8)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def atomic_write_dir(path: Path, files: Iterable[tuple[str, str]]) -> int:
+    """Replace directory ``path`` by the text files ``files`` yields ((name, text) pairs) as one
+    unit: they are written into a temp directory beside it, which then takes its place with two
+    renames, so a reader sees the old set or the new one, never a half-written file (after a
+    crash between the two renames: no directory, rebuilt by the next run). One rename per
+    directory instead of one per file: a rename cost ~1.5 ms on the machines measured, which
+    made a thousand report pages a second and a half. Returns the number of files written."""
+    path = Path(path)
+    suffix = f"{os.getpid()}.{threading.get_ident()}.{next(_COUNTER)}"
+    fresh = path.with_name(f"{TMP_PREFIX}{path.name}.{suffix}")
+    old = path.with_name(f"{TMP_PREFIX}{path.name}.old.{suffix}")
+    try:
+        fresh.mkdir(parents=True)
+        count = 0
+        for name, text in files:
+            if not name or os.sep in name or name in (".", ".."):
+                raise DDError(Err.INVALID_CONFIG, {"reason": "invalid_file_name", "path": str(path), "name": name})
+            (fresh / name).write_text(text, encoding="utf-8")
+            count += 1
+        if path.exists():
+            os.replace(path, old)
+        os.replace(fresh, path)
+    except OSError as exc:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(path), "error": str(exc)}, exc)
+    except BaseException:
+        shutil.rmtree(fresh, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return count
 
 
 def json_text(data: Any) -> str:

@@ -23,13 +23,19 @@ RAW_METADATA = "raw_metadata.json"
 PARSED_METADATA = "parsed_metadata.json"
 GEN_FILES = (PROMPT, RAW, PARSED, METADATA, RAW_METADATA, PARSED_METADATA)
 
-# A cohort's reports (data/cohorts/<cohort_id>/reports/), written by rules/report.smk.
-REPORT_FILES = (
-    "aggregated_scores.csv", "generation_scores.csv", "generation_scores.html", "final_results.csv",
-    "evaluator_agreement.csv", "evaluator_agreement.html", "top_essays.csv", "top_essays.html",
-    "generation_status.csv", "generation_failures.csv", "generation_status.html",
-    "scores_by_generation_template.svg", "scores_by_generation_model.svg", "evaluator_heatmap.svg",
+# A cohort's reports (data/cohorts/<cohort_id>/reports/), written by rules/report.smk: first what
+# the store scan writes (cohort_scores), then what is computed from it (cohort_report).
+SCAN_REPORT_FILES = ("aggregated_scores.csv", "generations.csv", "scan.json")
+REPORT_FILES = SCAN_REPORT_FILES + (
+    "index.html", "overview.html",
+    "generation_scores.csv", "evaluation_model_template_pivot.csv", "final_results.csv",
+    "paired_comparisons.csv", "level_means.csv", "judge_diagnostics.csv", "evaluator_agreement.csv",
+    "top_essays.csv", "variance_analysis.csv", "perfect_score_paths.csv", "costs.csv",
+    "generation_status.csv", "generation_failures.csv",
+    "forest_plot.svg", "score_distributions.svg", "evaluator_heatmap.svg",
 )
+# One page per essay of the cohort, linked from index.html: reports/essays/<essay gen_id>.html
+ESSAY_PAGES_DIR = "essays"
 
 DATA_ROOT_ENV = "DAYDREAMING_DATA_ROOT"
 TEMPLATES_ROOT_ENV = "GEN_TEMPLATES_ROOT"
@@ -114,6 +120,17 @@ class Paths:
             return None
         return parts[0], parts[1], parts[2]
 
+    @cached_property
+    def _stage_dir_strs(self) -> dict[str, str]:
+        return {stage: str(path) for stage, path in self._stage_dirs.items()}
+
+    def gen_file_strs(self, stage: str, gen_id: str) -> dict[str, str]:
+        """The generation directory (key ``""``) and each of its files, as plain strings: a
+        report scans every generation of a cohort, and building pathlib objects for them took a
+        third of the scan of a 20,000-evaluation cohort."""
+        base = f"{self._stage_dir_strs[require_stage(stage)]}{os.sep}{require_gen_id(gen_id)}"
+        return {"": base, **{name: f"{base}{os.sep}{name}" for name in GEN_FILES}}
+
     def gen_pattern(self, stage: str, name: str) -> str:
         """A Snakemake output pattern with a ``{gen_id}`` wildcard for one stage's file."""
         if name not in GEN_FILES:
@@ -191,6 +208,16 @@ class Paths:
     def cohort_report_pattern(self, name: str) -> str:
         """A Snakemake output pattern with a ``{cohort}`` wildcard for one report file."""
         return str(self.cohorts_dir / "{cohort}" / "reports" / _report_name(name))
+
+    def cohort_essay_pages_dir(self, cohort_id: str) -> Path:
+        return self.cohort_reports_dir(cohort_id) / ESSAY_PAGES_DIR
+
+    def cohort_essay_page(self, cohort_id: str, essay_id: str) -> Path:
+        return self.cohort_essay_pages_dir(cohort_id) / f"{require_gen_id(essay_id)}.html"
+
+    def cohort_essay_pages_pattern(self) -> str:
+        """The essay pages directory of a cohort, with a ``{cohort}`` wildcard."""
+        return str(self.cohorts_dir / "{cohort}" / "reports" / ESSAY_PAGES_DIR)
 
     # --- catalogs --------------------------------------------------------------------------
     @property

@@ -176,7 +176,8 @@ def _user_forced(workflow: Any) -> set[tuple[str, str]]:
 
 def on_finish(config: dict[str, Any], failed: bool) -> None:
     """The end of a run (success or not): put back forced answers that were never replaced,
-    park parse-failure records where users look, summarise failed jobs, release the lock."""
+    park parse-failure records where users look, summarise failed jobs, rebuild stale reports
+    and say where they are, release the lock."""
     from .phases import promote_parse_failures
 
     rt = Runtime.from_config(config)
@@ -184,5 +185,16 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
         recovery.restore_unreplaced(rt)
     promote_parse_failures(rt)
     failures.print_summary(failures.summarize(rt.paths))
+    _refresh_reports(config)
     runlock.release(rt.paths)
+
+
+def _refresh_reports(config: dict[str, Any]) -> None:
+    """Rebuild the reports a failed job kept the report rules from building, then say where each
+    cohort's report is (imported here: pandas and scipy are not paid by runs that end early)."""
+    from .report import freshness
+
+    freshness.refresh_stale(config)
+    for line in freshness.run_lines(config):
+        print(line, file=sys.stderr)
 

@@ -15,6 +15,8 @@ from report_fixtures import COHORT, eval_id
 
 NEVER_RAN = [eval_id("e2", "j2", "t", 1), eval_id("e5", "j1", "t", 1)]  # e5's own parse failed
 FAILED = [eval_id("e2", "j3", "t", 2), eval_id("e4", "j2", "t", 2)]  # parse failed / truncated
+CALL_FAILED = eval_id("e4", "j3", "u", 1)  # its call failed: the next run tries again, the report waits for it
+UNFINISHED = [NEVER_RAN[0], CALL_FAILED]
 
 
 @pytest.fixture
@@ -42,12 +44,12 @@ def _scores_csv(paths: Paths, newer_than_everything: bool = True):
 
 def test_without_scores_only_unfinished_unblocked_evaluations(paths):
     csv = paths.cohort_report(COHORT, "aggregated_scores.csv")
-    assert score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv) == _parsed(paths, NEVER_RAN[0])
+    assert score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv) == _parsed(paths, *UNFINISHED)
 
 
 def test_up_to_date_scores_add_nothing_finished(paths):
     csv = _scores_csv(paths)
-    assert score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv) == _parsed(paths, NEVER_RAN[0])
+    assert score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv) == _parsed(paths, *UNFINISHED)
 
 
 def test_a_parsed_txt_newer_than_the_scores_is_declared(paths):
@@ -56,7 +58,7 @@ def test_a_parsed_txt_newer_than_the_scores_is_declared(paths):
     later = csv.stat().st_mtime_ns + 10**9
     os.utime(paths.parsed_path("evaluation", touched), ns=(later, later))
     inputs = score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv)
-    assert inputs == _parsed(paths, NEVER_RAN[0], touched)
+    assert inputs == _parsed(paths, NEVER_RAN[0], touched, CALL_FAILED)
 
 
 def test_a_recompiled_membership_is_declared(paths):
@@ -64,7 +66,7 @@ def test_a_recompiled_membership_is_declared(paths):
     later = csv.stat().st_mtime_ns + 10**9
     os.utime(paths.membership_csv(COHORT), ns=(later, later))
     inputs = score_inputs(StorePlan.build(paths, [COHORT]), COHORT, csv)
-    assert inputs == [str(paths.membership_csv(COHORT))] + _parsed(paths, NEVER_RAN[0])
+    assert inputs == [str(paths.membership_csv(COHORT))] + _parsed(paths, *UNFINISHED)
 
 
 def test_forced_reparse_waits_for_every_evaluation_but_the_failed_ones(paths):

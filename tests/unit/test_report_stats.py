@@ -1,9 +1,10 @@
 """The report's statistics against published values and independent computations.
 
-Krippendorff's alpha is checked against the values published with two textbook reliability
-data sets and against the coincidence-matrix algorithm written out here (a different route to
-alpha than the implementation's sums of squares); intervals against t-table values; Spearman
-against pandas' own rank correlation (not scipy, which the implementation uses).
+Krippendorff's alpha (the ``krippendorff`` package, and the report's own batched route used for
+its bootstrap) is checked against the values published with two textbook reliability data sets
+and against the coincidence-matrix algorithm written out with loops in report_fixtures;
+intervals against t-table values; Spearman against pandas' own rank correlation (not scipy,
+which the implementation uses).
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from daydreaming.report.stats import krippendorff_alpha_interval, spearman, summarize
+from daydreaming.report import alpha as kalpha
+from daydreaming.report.stats import spearman, spearman_interval, summarize
 from report_fixtures import coincidence_alpha
 
 nan = math.nan
@@ -37,31 +39,65 @@ WIKIPEDIA = [
 ]
 
 
-@pytest.mark.parametrize("data, published", [(KRIPPENDORFF_2011, 0.849), (WIKIPEDIA, 0.811)])
-def test_alpha_matches_published_values(data, published):
-    units = list(zip(*data))
-    alpha, pairable, values = krippendorff_alpha_interval(units)
-    assert alpha == pytest.approx(published, abs=5e-4)
-    assert alpha == pytest.approx(coincidence_alpha([list(u) for u in units]), abs=1e-12)
-    assert pairable == sum(1 for u in units if sum(not math.isnan(v) for v in u) >= 2)
-    assert values == sum(sum(not math.isnan(v) for v in u) for u in units if sum(not math.isnan(v) for v in u) >= 2)
+# Published ordinal values: Krippendorff (2011) 0.815 (the package's doctest data set).
+@pytest.mark.parametrize("data, level, published", [(KRIPPENDORFF_2011, "interval", 0.849),
+                                                    (WIKIPEDIA, "interval", 0.811),
+                                                    (KRIPPENDORFF_2011, "ordinal", 0.815)])
+def test_alpha_matches_published_values(data, level, published):
+    units = np.array(data, dtype=float).T
+    ratings = kalpha.Ratings.from_matrix(units)
+    assert kalpha.alpha(ratings, level) == pytest.approx(published, abs=5e-4)
+    assert kalpha.alpha(ratings, level) == pytest.approx(coincidence_alpha(units.tolist(), level), abs=1e-12)
+    pairable = [u for u in units if np.sum(~np.isnan(u)) >= 2]
+    assert ratings.units == len(pairable) and ratings.values == sum(int(np.sum(~np.isnan(u))) for u in pairable)
 
 
-def test_alpha_on_random_ratings_with_gaps_matches_the_coincidence_matrix():
+@pytest.mark.parametrize("level", kalpha.LEVELS)
+def test_the_bootstrap_route_gives_the_package_alpha_on_the_data_and_on_resamples(level):
+    """The report bootstraps alpha with batched coincidence matrices; each resample must give
+    what the package gives on the resampled units."""
+    import krippendorff
+
     rng = np.random.default_rng(7)
-    ratings = rng.integers(0, 10, size=(30, 4)).astype(float)
-    ratings[rng.random(ratings.shape) < 0.3] = nan
-    alpha, _, _ = krippendorff_alpha_interval(ratings)
-    assert alpha == pytest.approx(coincidence_alpha(ratings.tolist()), abs=1e-12)
+    ratings_matrix = rng.integers(0, 10, size=(40, 4)).astype(float) + rng.choice([0.0, 0.5], size=(40, 4))
+    ratings_matrix[rng.random(ratings_matrix.shape) < 0.3] = nan
+    ratings = kalpha.Ratings.from_matrix(ratings_matrix)
+    route = kalpha.Coincidences(ratings)
+    every_unit_once = np.arange(ratings.units)[None, :]
+    assert route.alpha(route.pattern_weights(every_unit_once), level)[0] == pytest.approx(
+        kalpha.alpha(ratings, level), abs=1e-12)
+    resamples = rng.integers(0, ratings.units, size=(5, ratings.units))
+    for drawn, got in zip(resamples, route.alpha(route.pattern_weights(resamples), level)):
+        counts = ratings.counts[drawn]
+        expected = krippendorff.alpha(value_counts=counts, value_domain=ratings.domain, level_of_measurement=level)
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_alpha_interval_covers_the_value_and_narrows_with_more_units():
+    rng = np.random.default_rng(3)
+
+    def judged(units):
+        truth = rng.integers(0, 10, units)
+        return np.stack([np.clip(truth + rng.integers(-1, 2, units), 0, 9) for _ in range(3)], axis=1).astype(float)
+
+    small = kalpha.estimate(kalpha.Ratings.from_matrix(judged(30)), "interval", np.random.default_rng(1))
+    large = kalpha.estimate(kalpha.Ratings.from_matrix(judged(3000)), "interval", np.random.default_rng(1))
+    for found in (small, large):
+        assert found.ci_low <= found.value <= found.ci_high
+    assert large.ci_high - large.ci_low < (small.ci_high - small.ci_low) / 4
 
 
 @pytest.mark.parametrize("units", [[[5, 5], [5, 5]], [[3, 4]], [[1], [2], [3]], []])
 def test_alpha_is_nan_without_variation_or_pairable_units(units):
-    assert math.isnan(krippendorff_alpha_interval(units)[0])
+    ratings = kalpha.Ratings.from_matrix(np.array(units, dtype=float))
+    for level in kalpha.LEVELS:
+        found = kalpha.estimate(ratings, level, np.random.default_rng(0))
+        assert math.isnan(found.value) and math.isnan(found.ci_low)
 
 
 def test_perfect_agreement_is_one():
-    assert krippendorff_alpha_interval([[1, 1, 1], [4, 4], [7, 7, 7]])[0] == pytest.approx(1.0)
+    ratings = kalpha.Ratings.from_matrix(np.array([[1, 1, 1], [4, 4, nan], [7, 7, 7]]))
+    assert kalpha.alpha(ratings, "interval") == pytest.approx(1.0) == kalpha.alpha(ratings, "ordinal")
 
 
 @pytest.mark.parametrize("values", [[7, 8, 9], [4, 6], [2, 3, 5, 9], [1, 1, 2, 3, 8]])
@@ -95,3 +131,11 @@ def test_spearman_matches_pandas_rank_correlation_on_shared_positions():
 @pytest.mark.parametrize("x, y", [([1, 2], [2, 1]), ([1, 2, 3], [5, 5, 5]), ([1, nan, 3, 4], [nan, 2, 3, nan])])
 def test_spearman_is_nan_below_three_pairs_or_without_variation(x, y):
     assert math.isnan(spearman(x, y)[0])
+
+
+def test_spearman_interval_is_fisher_z_with_the_bonett_wright_error():
+    rho, n = 0.6, 40
+    z, se = math.atanh(rho), math.sqrt((1 + rho**2 / 2) / (n - 3))
+    low, high = spearman_interval(rho, n)
+    assert (low, high) == pytest.approx((math.tanh(z - 1.959964 * se), math.tanh(z + 1.959964 * se)), abs=1e-6)
+    assert all(math.isnan(v) for v in spearman_interval(0.5, 3))

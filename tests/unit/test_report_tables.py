@@ -12,21 +12,24 @@ import pandas as pd
 import pytest
 
 from daydreaming.paths import Paths
-from daydreaming.report import html, plots
-from daydreaming.report.agreement import ALPHA, SPEARMAN, evaluator_agreement
-from daydreaming.report.build import _write_csv, read_scores
+from daydreaming.report import plots, sections
+from daydreaming.report.agreement import ALPHA, ORDINAL_ALPHA, SPEARMAN, evaluator_agreement
+from daydreaming.report.build import read_scores
+from daydreaming.report.scan import write_csv as _write_csv
 from daydreaming.report.columns import SEED_COLUMNS
+from daydreaming.report.generations import CohortScan, generations_frame, read_generations
 from daydreaming.report.pivot import SUM_COLUMN, generation_scores_pivot
 from daydreaming.report.scores import cohort_scores
-from daydreaming.report.status import cohort_states, failures, status_counts
+from daydreaming.report.status import completion, failures, status_counts
 from daydreaming.report.summary import final_results
 from daydreaming.report.top import top_essays
-from report_fixtures import (COHORT, DRAFTS, ESSAYS, FAILED, MISSING, OUTCOMES, SCALES, TRUNCATED, coincidence_alpha,
-                             eval_id, valid_outcomes)
+from report_fixtures import (CALL_FAILED, COHORT, DRAFTS, ESSAYS, FAILED, MISSING, OUTCOMES, SCALES, TRUNCATED,
+                             coincidence_alpha, eval_id, valid_outcomes)
 
 T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824}
 ERRORS = {MISSING: ("DATA_MISSING", "missing_parsed"), FAILED: ("PARSER_FAILURE", "no_verdict"),
-          TRUNCATED: ("INVALID_CONFIG", "truncated_raw"), "abc\n": ("PARSER_FAILURE", "invalid_score")}
+          TRUNCATED: ("INVALID_CONFIG", "truncated_raw"), "abc\n": ("PARSER_FAILURE", "invalid_score"),
+          CALL_FAILED: ("IO_ERROR", "provider_unavailable")}
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +44,11 @@ def cohort(tmp_path_factory) -> Paths:
 @pytest.fixture(scope="module")
 def scores(cohort) -> pd.DataFrame:
     return cohort_scores(cohort, COHORT)
+
+
+@pytest.fixture(scope="module")
+def generations(cohort) -> pd.DataFrame:
+    return generations_frame(CohortScan.read(cohort, COHORT).member_generations())
 
 
 def _expected_rows():
@@ -58,10 +66,12 @@ def test_one_row_per_evaluation_with_the_seed_columns_and_errors_kept(cohort, sc
         assert (row["parent_gen_id"], row["evaluation_llm_model"]) == (essay, judge)
         assert row["evaluation_template"] == template
         assert (row["generation_template"], row["generation_model"]) == (generation_template, generation_model)
-        assert (row["combo_id"], row["draft_template"]) == DRAFTS[draft][:2]
-        assert row["replicate"] == replicate and row["scale_max"] == SCALES[template]
+        assert (row["combo_id"], row["draft_template"], row["draft_model"]) == DRAFTS[draft]
+        assert (row["draft_gen_id"], row["draft_replicate"], row["essay_replicate"]) == (draft, 1, 1)
+        assert row["essay_chars"] == (None if essay == "e5" else len("essay text")) or pd.isna(row["essay_chars"])
+        assert row["evaluation_replicate"] == replicate and row["scale_max"] == SCALES[template]
         assert row["origin_cohort_id"] == COHORT
-        assert row["input_mode"] == "prompt" if outcome != MISSING else pd.isna(row["input_mode"])  # raw_metadata
+        assert row["input_mode"] == "prompt" if outcome not in (MISSING, CALL_FAILED) else pd.isna(row["input_mode"])
         assert row["evaluation_response_path"] == str(cohort.parsed_path("evaluation", gen_id).absolute())
         assert row["generation_response_path"] == str(cohort.parsed_path("essay", essay).absolute())
         if isinstance(outcome, (int, float)):
@@ -100,8 +110,10 @@ def test_pivot_matches_an_independent_computation(scores):
 
     assert list(pivot["parent_gen_id"]) == sorted(ESSAYS, key=index)  # e5: no valid score, still a row
     assert list(pivot.columns[:5]) == ["combo_id", "draft_template", "generation_template", "generation_model",
-                                       "parent_gen_id"]
-    assert list(pivot.columns[5:5 + len(keys)]) == keys
+                                       "parent_gen_id"]  # the earlier system's index, in its order
+    assert list(pivot.columns[5:8]) == ["draft_model", "draft_replicate", "essay_replicate"]
+    assert list(pivot.columns[8:8 + len(keys)]) == keys
+    assert [DRAFTS[ESSAYS[e][0]][2] for e in pivot["parent_gen_id"]] == list(pivot["draft_model"])
     assert list(pivot.columns[-2:]) == [SUM_COLUMN, "generation_response_path"]
     for _, row in pivot.iterrows():
         means = []
@@ -148,15 +160,40 @@ def test_final_results_by_evaluator_and_overall(scores):
                                              "by_template_and_generation_model", "by_generation_vs_evaluation_model"}
 
 
+@pytest.mark.parametrize("analysis, column, key", [
+    ("by_draft_model", "draft_model", lambda essay, judge, template, replicate: DRAFTS[ESSAYS[essay][0]][2]),
+    ("by_draft_template", "draft_template", lambda essay, judge, template, replicate: DRAFTS[ESSAYS[essay][0]][1]),
+    ("by_evaluation_replicate", "evaluation_replicate", lambda essay, judge, template, replicate: replicate),
+    ("by_evaluation_template", "evaluation_template", lambda essay, judge, template, replicate: template),
+    ("by_essay_replicate", "essay_replicate", lambda essay, judge, template, replicate: 1),
+])
+def test_final_results_has_every_axis(scores, analysis, column, key):
+    """Each design axis (here those the earlier system had no analysis for) is a dimension."""
+    results = final_results(scores)
+    rows = results[results["analysis_type"] == analysis].set_index(column)
+    expected: dict = {}
+    for (essay, judge, template), values in valid_outcomes().items():
+        for replicate, value in enumerate(OUTCOMES[(essay, judge, template)], start=1):
+            if isinstance(value, (int, float)):
+                expected.setdefault(key(essay, judge, template, replicate), []).append(float(value))
+    assert sorted(rows.index) == sorted(expected)
+    for level, values in expected.items():
+        assert rows.loc[level, "count"] == len(values)
+        assert rows.loc[level, "average"] == pytest.approx(np.mean(values), abs=0.005)
+
+
 def test_agreement_alpha_and_pairwise_spearman(scores):
     agreement = evaluator_agreement(scores)
     valid = valid_outcomes()
     essays = sorted(ESSAYS)
     matrix = pd.DataFrame({judge: [np.mean(valid[(e, judge, "t")]) if (e, judge, "t") in valid else np.nan
                                    for e in essays] for judge in ("j1", "j2", "j3")}, index=essays)
-    alpha = agreement[(agreement["evaluation_template"] == "t") & (agreement["measure"] == ALPHA)].iloc[0]
-    assert alpha["value"] == pytest.approx(coincidence_alpha(matrix.to_numpy().tolist()), abs=1e-4)
-    assert alpha["n_models"] == 3 and alpha["n_essays"] == 4  # e5 has no score at all
+    for measure, level in ((ALPHA, "interval"), (ORDINAL_ALPHA, "ordinal")):
+        alpha = agreement[(agreement["evaluation_template"] == "t") & (agreement["measure"] == measure)].iloc[0]
+        assert alpha["value"] == pytest.approx(coincidence_alpha(matrix.to_numpy().tolist(), level), abs=1e-4)
+        assert alpha["n_models"] == 3 and alpha["n_essays"] == 4  # e5 has no score at all
+        # 4 essays cannot place the judges' agreement: the interval is missing or wide, and flagged
+        assert alpha["too_wide_to_rank"] and not (alpha["ci_high"] - alpha["ci_low"] <= 0.3)
     pairs = agreement[(agreement["evaluation_template"] == "t") & (agreement["measure"] == SPEARMAN)]
     assert [(a, b) for a, b in zip(pairs["model_a"], pairs["model_b"])] == [("j1", "j2"), ("j1", "j3"), ("j2", "j3")]
     for _, pair in pairs.iterrows():
@@ -166,8 +203,9 @@ def test_agreement_alpha_and_pairwise_spearman(scores):
             assert math.isnan(pair["value"])
         else:
             assert pair["value"] == pytest.approx(both.corr(method="spearman").iloc[0, 1], abs=1e-4)
-    single = agreement[agreement["evaluation_template"] == "u"]
-    assert len(single) == 1 and single.iloc[0]["n_models"] == 1 and math.isnan(single.iloc[0]["value"])
+    single = agreement[agreement["evaluation_template"] == "u"]  # one judge: nothing to agree on
+    assert list(single["measure"]) == [ALPHA, ORDINAL_ALPHA] and (single["n_models"] == 1).all()
+    assert single["value"].isna().all() and not single["too_wide_to_rank"].any()
 
 
 def test_top_essays_rank_by_mean_over_judges_of_each_best_replicate(scores):
@@ -189,18 +227,50 @@ def test_top_essays_rank_by_mean_over_judges_of_each_best_replicate(scores):
                 assert row[f"score__{judge}"] == value
 
 
-def test_status_counts_and_failures(cohort):
-    states = cohort_states(cohort, COHORT)
-    counts = status_counts(states).set_index("stage")
+def test_status_counts_and_failures(generations):
+    counts = status_counts(generations).set_index("stage")
     outcomes = [o for values in OUTCOMES.values() for o in values]
-    assert counts.loc["draft"].to_dict() == {"total": 2, "ok": 2, "truncated": 0, "parse_failed": 0, "missing": 0}
-    assert counts.loc["essay"].to_dict() == {"total": 5, "ok": 4, "truncated": 0, "parse_failed": 1, "missing": 0}
+    zero = {"truncated": 0, "parse_failed": 0, "job_failed": 0, "missing": 0}
+    assert counts.loc["draft"].to_dict() == {"total": 2, "ok": 2, **zero}
+    assert counts.loc["essay"].to_dict() == {"total": 5, "ok": 4, **zero, "parse_failed": 1}
     assert counts.loc["evaluation"].to_dict() == {
-        "total": len(outcomes), "ok": len(outcomes) - 4, "truncated": 1, "parse_failed": 1, "missing": 2}
-    failed = failures(states).set_index("gen_id")
+        "total": len(outcomes), "ok": len(outcomes) - 5, "truncated": 1, "parse_failed": 1, "job_failed": 1,
+        "missing": 2}
+    done = completion(generations)
+    assert (done.complete, done.failed, done.missing) == (2 + 4 + len(outcomes) - 5, 1 + 3, 2)
+    failed = failures(generations).set_index("gen_id")
     assert failed.loc["e5", "error_code"] == "PARSER_FAILURE" and failed.loc["e5", "error_reason"] == "no_verdict"
     assert failed.loc[eval_id("e4", "j2", "t", 2), "status"] == "truncated"
     assert failed.loc[eval_id("e5", "j1", "t", 1), "status"] == "missing"
+    call = failed.loc[eval_id("e4", "j3", "u", 1)]  # a refused call leaves no answer, only its failure record
+    assert (call["status"], call["error_phase"], call["error_code"], call["error_reason"]) == (
+        "job_failed", "raw", "IO_ERROR", "provider_unavailable")
+
+
+def test_generations_carry_lineage_tokens_and_cost_of_every_member(cohort, generations, tmp_path):
+    from report_fixtures import answer_of, cost_of, prompt_of
+
+    by_id = generations.set_index("gen_id")
+    assert list(generations["gen_id"]) == [m["gen_id"] for m in _membership(cohort)]
+    draft = by_id.loc["d2"]
+    assert (draft["stage"], draft["combo_id"], draft["template_id"], draft["llm_model_id"]) == (
+        "draft", "combo_b", "sketch", "w2")
+    judged = by_id.loc[eval_id("e1", "j1", "t", 2)]
+    answer = answer_of(eval_id("e1", "j1", "t", 2), 8)
+    assert (judged["prompt_tokens"], judged["completion_tokens"]) == (len(prompt_of(judged.name)), len(answer))
+    assert judged["cost_usd"] == pytest.approx(cost_of("j1", answer)) and judged["raw_chars"] == len(answer)
+    assert pd.isna(by_id.loc[eval_id("e1", "j2", "t", 1), "cost_usd"])  # j2 has no price
+    assert by_id.loc["e1", "parsed_chars"] == len("essay text")
+    path = tmp_path / "generations.csv"
+    _write_csv(str(path), generations)
+    pd.testing.assert_frame_equal(read_generations(str(path)), generations, check_dtype=False)
+
+
+def _membership(paths):
+    import csv
+
+    with open(paths.membership_csv(COHORT), newline="") as handle:
+        return list(csv.DictReader(handle))
 
 
 def test_a_parse_failing_again_right_now_is_still_a_failure(tmp_path):
@@ -221,22 +291,22 @@ def test_a_parse_failing_again_right_now_is_still_a_failure(tmp_path):
                                                                                          "truncated_raw")
 
 
-def test_html_tables_escape_values_and_link_essays_to_their_text(scores):
+def test_html_sections_escape_values_and_link_every_essay(scores):
     hostile = scores.copy()
     hostile.loc[hostile["evaluation_llm_model"] == "j1", "evaluation_llm_model"] = "<b>j1</b>"
-    pivot_page = html.pivot_html(generation_scores_pivot(hostile), hostile)
-    assert "<b>j1</b>" not in pivot_page and "&lt;b&gt;j1&lt;/b&gt;" in pivot_page
-    assert pivot_page.count("<tr>") == 1 + len(ESSAYS)
-    top = top_essays(scores, top_n=2)
-    page = html.top_essays_html(top, {"e1": "An <essay> & more", "e3": None})
-    assert 'href="#essay-e1"' in page and 'id="essay-e1"' in page
-    assert "An &lt;essay&gt; &amp; more" in page
+    page = sections.pivot(generation_scores_pivot(hostile), hostile, lambda e: f"essays/{e}.html")
+    assert "<b>j1</b>" not in page and "&lt;b&gt;j1&lt;/b&gt;" in page
+    for essay in ESSAYS:
+        assert f'href="essays/{essay}.html"' in page
+    top = sections.top(top_essays(scores, top_n=2), lambda e: f"x/{e}.html")
+    assert 'href="x/e1.html"' in top
 
 
 def test_plots_are_svg_and_byte_stable(scores):
-    first = plots.distribution_svg(scores, "generation_template", "by template")
+    first = plots.distribution_svg(scores)
     assert first.lstrip().startswith("<?xml") and "<svg" in first
-    assert plots.distribution_svg(scores, "generation_template", "by template") == first
+    assert plots.distribution_svg(scores) == first
+    assert "draft model" in first  # the draft model varies in this cohort: it gets its row of panels
     heatmap = plots.heatmap_svg(scores)
     assert "<svg" in heatmap and heatmap == plots.heatmap_svg(scores)
     empty = plots.heatmap_svg(scores[scores["error"].notna()])
@@ -260,6 +330,6 @@ def test_a_cohort_without_evaluations_gives_empty_tables_not_errors(scores):
     empty = scores.iloc[0:0]
     assert generation_scores_pivot(empty).empty and final_results(empty).empty
     assert evaluator_agreement(empty).empty and top_essays(empty).empty
-    assert "<table" in html.pivot_html(generation_scores_pivot(empty), empty)
-    assert "No valid scores" in html.top_essays_html(top_essays(empty), {})
-    assert "<svg" in plots.distribution_svg(empty, "generation_model", "by model") and "<svg" in plots.heatmap_svg(empty)
+    assert "No evaluations yet" in sections.pivot(generation_scores_pivot(empty), empty, str)
+    assert "No valid scores" in sections.top(top_essays(empty), str)
+    assert "<svg" in plots.distribution_svg(empty) and "<svg" in plots.heatmap_svg(empty)

@@ -97,7 +97,8 @@ def independent_counts(paths: Paths, cohort: str) -> dict[str, dict]:
 
     with open(paths.membership_csv(cohort), newline="") as handle:
         rows = list(csv.DictReader(handle))
-    out = {s: {"total": 0, "ok": 0, "parse_failed": 0, "truncated": 0, "missing": 0, "stale": 0, "unknown": 0,
+    out = {s: {"total": 0, "ok": 0, "parse_failed": 0, "truncated": 0, "job_failed": 0, "missing": 0, "stale": 0,
+               "unknown": 0,
                "pending": 0, **{f"{p}_{k}": 0 for p in ("metadata", "prompt", "raw", "parsed")
                                 for k in ("complete", "missing", "failed")}}
            for s in ("draft", "essay", "evaluation")}
@@ -115,6 +116,9 @@ def independent_counts(paths: Paths, cohort: str) -> dict[str, dict]:
             c["truncated" if record["error"]["reason"] == "truncated_raw" else "parse_failed"] += 1
         elif raw.get("truncated"):
             c["truncated"] += 1
+        elif any((paths.failures_dir / f"{stage}_{phase}" / f"{gen_id}.json").exists()
+                 for phase in ("metadata", "prompt", "raw", "parsed")):
+            c["job_failed"] += 1
         else:
             c["missing"] += 1
         for phase, names in (("metadata", [P.METADATA]), ("prompt", [P.PROMPT]), ("raw", [P.RAW, P.RAW_METADATA]),
@@ -153,9 +157,10 @@ def test_status_counts_equal_an_independent_scan(varied, capsys):
             assert row["pending"]["usd"] == pytest.approx(sum(r["usd"] for r in priced))
     # the states the fixture made are all there (the scan above is not vacuous)
     c1 = {row["stage"]: row for row in data["cohorts"][0]["stages"]}
-    assert c1["draft"]["generations"] == {"ok": 2, "truncated": 1, "parse_failed": 1, "missing": 0}
+    assert c1["draft"]["generations"] == {"ok": 2, "truncated": 1, "parse_failed": 1, "job_failed": 0, "missing": 0}
     assert c1["essay"]["stale"] == 2 and c1["evaluation"]["stale_unknown"] >= 1
-    assert c1["evaluation"]["phases"]["raw"]["failed"] == 1 and c1["essay"]["generations"]["missing"] == 1
+    assert c1["evaluation"]["phases"]["raw"]["failed"] == 1 and c1["evaluation"]["generations"]["job_failed"] == 1
+    assert c1["essay"]["generations"]["missing"] == 1
     # all cohorts together: a shared generation's pending call counts once
     both = estimate_report(rt, StorePlan.build(project.paths, ["c1", "c2"]))
     assert data["pending"]["calls"] == both["total"]["calls"] > 0

@@ -22,10 +22,7 @@ from daydreaming.paths import Paths
 REPO = Path(__file__).resolve().parents[2]
 
 # The report jobs of one cohort (rules/report.smk): they follow any change to its evaluations.
-REPORT_JOBS = {
-    "cohort_scores": 1, "cohort_report_pivot": 1, "cohort_report_final_results": 1, "cohort_report_agreement": 1,
-    "cohort_report_top_essays": 1, "cohort_report_status": 1, "cohort_report_plots": 1,
-}
+REPORT_JOBS = {"cohort_scores": 1, "cohort_report": 1}
 
 SMALL_SPEC = {
     "axes": {

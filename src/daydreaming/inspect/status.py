@@ -121,7 +121,8 @@ def gather(scope: Scope) -> dict[tuple[str, str], GenFacts]:
     for m in plan.members:
         have = plan.present(m.stage, m.gen_id)
         key = (m.stage, m.gen_id)
-        facts[key] = GenFacts(m.stage, have, gen_state(store, m.stage, m.gen_id, have).status,
+        failure = {"phase": min(failed[key])} if key in failed else None  # a failed job, not just missing
+        facts[key] = GenFacts(m.stage, have, gen_state(store, m.stage, m.gen_id, have, failure=failure).status,
                               frozenset(failed[key]) if key in failed else none, stale.state(m.stage, m.gen_id),
                               key in pending, pending.get(key))
     return facts

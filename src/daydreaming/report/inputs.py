@@ -1,4 +1,5 @@
-"""Which files the ``cohort_scores`` job declares as inputs.
+"""What the report rules declare: the ``cohort_scores`` job's inputs, and the key of each
+report file among a rule's named inputs and outputs.
 
 The scores must be rebuilt after any evaluation of the cohort is (re-)parsed, and wait for the
 evaluations this run produces; but two things must not happen:
@@ -64,3 +65,9 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
         elif not _blocked(plan, "evaluation", member.gen_id):
             inputs.append(str(paths.parsed_path("evaluation", member.gen_id)))
     return inputs
+
+
+def report_key(name: str) -> str:
+    """A report file's name among a rule's named inputs and outputs: its file name without the
+    extension (the scripts hand ``snakemake.output`` to the package by these names)."""
+    return name.split(".", 1)[0]

@@ -2,9 +2,9 @@
 
 Why these: judges are noisy, so a mean without its spread and sample size invites reading
 noise as signal. Replicates are few (2-5), hence a t-based interval rather than a normal one;
-agreement between judges is Krippendorff's alpha (interval metric: scores are numbers, and
-alpha copes with missing ratings, which unequal replicate/model coverage produces) and
-Spearman's rho per pair (does one judge rank essays like another, whatever its offset?).
+Spearman's rho asks whether one series ranks essays like another, whatever its offset or scale
+(two judges; a judge's score and the essay's length). Krippendorff's alpha is in ``alpha``,
+intervals over clustered units in ``intervals``.
 """
 
 from __future__ import annotations
@@ -41,41 +41,16 @@ def summarize(values: Iterable[float], confidence: float = CONFIDENCE) -> Summar
     if n < 2:
         return Summary(1, mean, math.nan, float(data.min()), float(data.max()), math.nan, math.nan)
     sd = float(data.std(ddof=1))
-    half = float(sps.t.ppf((1 + confidence) / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(t_half_width(np.array([sd]), np.array([n]), confidence)[0])
     return Summary(n, mean, sd, float(data.min()), float(data.max()), mean - half, mean + half)
 
 
-def krippendorff_alpha_interval(units: Iterable[Sequence[float]]) -> tuple[float, int, int]:
-    """Krippendorff's alpha, interval metric, over ``units`` (each: the values its raters gave,
-    missing ones left out). Returns (alpha, pairable units, pairable values).
-
-    alpha = 1 - D_o / D_e with D_o the mean squared difference within a unit (each unit's pairs
-    weighted 1/(m_u - 1)) and D_e the mean squared difference between any two pairable values.
-    Units with fewer than 2 values are not pairable. NaN when fewer than 2 units are pairable or
-    every pairable value is the same (no variation to agree on).
-    """
-    within = 0.0
-    pooled: list[float] = []
-    count = 0
-    for unit in units:
-        values = np.asarray([v for v in unit if v is not None and not math.isnan(v)], dtype=float)
-        m = values.size
-        if m < 2:
-            continue
-        count += 1
-        # sum over ordered pairs of (a - b)^2 = 2 (m * sum(v^2) - sum(v)^2)
-        within += 2 * (m * float(np.sum(values**2)) - float(values.sum()) ** 2) / (m - 1)
-        pooled.extend(values.tolist())
-    n = len(pooled)
-    if count < 2:
-        return math.nan, count, n
-    all_values = np.asarray(pooled)
-    between = 2 * (n * float(np.sum(all_values**2)) - float(all_values.sum()) ** 2)
-    if between <= 0:
-        return math.nan, count, n
-    observed = within / n
-    expected = between / (n * (n - 1))
-    return 1.0 - observed / expected, count, n
+def t_half_width(sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE) -> np.ndarray:
+    """Half-width of the t-based interval of a mean, for arrays of sds and counts (NaN below 2)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        quantile = sps.t.ppf((1 + confidence) / 2, np.where(n >= 2, n - 1, np.nan))
+        return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
 def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, int]:
@@ -88,3 +63,15 @@ def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, int]:
     if n < MIN_RANKED or np.ptp(a[both]) == 0 or np.ptp(b[both]) == 0:
         return math.nan, n
     return float(sps.spearmanr(a[both], b[both]).statistic), n
+
+
+def spearman_interval(rho: float, n: int, confidence: float = CONFIDENCE) -> tuple[float, float]:
+    """Confidence interval of Spearman's rho: Fisher's z with the Bonett-Wright (2000) standard
+    error sqrt((1 + rho^2 / 2) / (n - 3)); NaN below 4 pairs. Analytic, because a bootstrap of
+    a rank correlation over thousands of essays per judge cost seconds per judge."""
+    if math.isnan(rho) or n < 4:
+        return math.nan, math.nan
+    clipped = max(min(rho, 1 - 1e-12), -1 + 1e-12)
+    z = math.atanh(clipped)
+    half = float(sps.norm.ppf((1 + confidence) / 2)) * math.sqrt((1 + rho**2 / 2) / (n - 3))
+    return math.tanh(z - half), math.tanh(z + half)
