@@ -24,6 +24,7 @@ SLURM jobs of a run (remote execution) only build the plan: their head did the r
 
 from __future__ import annotations
 
+import atexit
 import functools
 import sys
 from pathlib import Path
@@ -37,6 +38,7 @@ from .stale_locks import clear_stale_locks
 from .stages import STAGES
 
 _PLANS: dict[int, StorePlan] = {}
+_FINISHED: set[int] = set()  # configs whose run reached on_finish
 
 
 def run_plan(workflow: Any, config: dict[str, Any]) -> StorePlan:
@@ -107,6 +109,8 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
         recovery.sweep_temp_files(plan)
     plan.check_raw_invariant()
     _preflight(rt, plan, workflow, strict=writes)
+    if writes:  # Snakemake calls no handler when it finds nothing to do: say where the reports are
+        atexit.register(_report_lines_unless_finished, config)
     return plan
 
 
@@ -180,6 +184,7 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
     and say where they are, release the lock."""
     from .phases import promote_parse_failures
 
+    _FINISHED.add(id(config))
     rt = Runtime.from_config(config)
     if runlock.held(rt.paths):
         recovery.restore_unreplaced(rt)
@@ -187,6 +192,14 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
     failures.print_summary(failures.summarize(rt.paths))
     _refresh_reports(config)
     runlock.release(rt.paths)
+
+
+def _report_lines_unless_finished(config: dict[str, Any]) -> None:
+    if id(config) not in _FINISHED:
+        from .report import freshness
+
+        for line in freshness.run_lines(config):
+            print(line, file=sys.stderr)
 
 
 def _refresh_reports(config: dict[str, Any]) -> None:

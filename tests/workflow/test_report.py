@@ -103,6 +103,9 @@ def test_reports_of_a_run_and_a_rescoring_without_calls(done, llm_server):
         f"daydreaming: cohort c1: {GENERATIONS} complete, 0 failed, 0 missing of {GENERATIONS} generations; "
         f"report {done.paths.cohort_report('c1', 'index.html')}")
     assert done.snakemake("-n").jobs() == {}
+    idle = done.snakemake()  # nothing to do: Snakemake calls no handler, the line is printed all the same
+    assert "Nothing to be done" in idle.output
+    assert _run_line(done, idle.output).startswith(f"daydreaming: cohort c1: {GENERATIONS} complete")
 
 
 def test_a_failed_first_run_parse_is_in_the_reports_of_that_run(tmp_path, llm_server):
