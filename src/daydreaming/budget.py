@@ -25,6 +25,13 @@ has it, nothing; otherwise a ``lost_in_flight`` line at the worst case. So every
 to an answer on disk or to an explicit "lost in flight" line, and the budget holds after a
 crash. A reservation is dead when its process is gone (same host: pid and process start time)
 or, on another host, after ``STALE_AFTER_S``.
+
+Why a batch holds its reservation without a process: a batch submitted to a provider's Batch
+API is paid for when the provider answers, hours later, whether or not any process of ours is
+alive (a laptop asleep, a closed terminal). So a batch's worst case is reserved when it is
+submitted under its own key (``hold_batch``), is never settled as a dead process's, and is
+released by the code that puts the batch's answers in the store and their costs in the ledger
+(``daydreaming.batch``).
 """
 
 from __future__ import annotations
@@ -147,6 +154,8 @@ class Ledger:
 
     # --- reservations ----------------------------------------------------------------------
     def _dead(self, entry: dict[str, Any], now: float) -> bool:
+        if entry.get("batch"):
+            return False  # a batch is alive at the provider, not in a process (module doc)
         if entry.get("host") == self._host:
             return not process_alive(int(entry.get("pid", 0)), entry.get("token"))
         return now - float(entry.get("at", 0)) >= STALE_AFTER_S
@@ -255,6 +264,49 @@ class Ledger:
             held = self._held()
             held.pop(rid, None)
             atomic_write_json(self._inflight_path, held)
+
+    # --- batches -----------------------------------------------------------------------------
+    def hold_batch(self, key: str, costs: list[float | None], ctx: dict[str, Any]) -> int:
+        """Reserve the worst cases of a batch's requests, as many of them (in order) as the budget
+        has room for beside what is spent and in flight; returns how many. None fitting while
+        other calls are in flight returns 0 (wait for them); none fitting beside what is spent
+        alone is ``budget_exhausted``."""
+        with locked(self._lock_path):
+            held = self._held()
+            spent = self._read_spent()
+            in_flight = sum(float(e.get("usd") or 0.0) for e in held.values())
+            count, total = 0, 0.0
+            for usd in costs:
+                usd = max(usd or 0.0, 0.0)
+                if self._fits(spent, in_flight, total + usd) is not True:
+                    break
+                count, total = count + 1, total + usd
+            if count == 0 and costs:
+                first = max(costs[0] or 0.0, 0.0)
+                if self._fits(spent, 0.0, first) is None:
+                    raise self.exhausted(spent, in_flight, first, ctx)
+                return 0
+            if count:
+                held[key] = {"usd": total, "batch": key, "host": self._host, "at": time.time(), **ctx}
+                atomic_write_json(self._inflight_path, held)
+            return count
+
+    def keep_batch_hold(self, key: str, usd: float, ctx: dict[str, Any]) -> None:
+        """Hold a batch's reservation whether or not it fits (a batch already submitted: the money
+        is committed); used when a record outlived the reservation written before it."""
+        with locked(self._lock_path):
+            held = self._held()
+            held[key] = {"usd": usd, "batch": key, "host": self._host, "at": time.time(), **ctx}
+            atomic_write_json(self._inflight_path, held)
+
+    def batch_holds(self) -> dict[str, float]:
+        """Batch key -> the worst case it holds."""
+        with locked(self._lock_path):
+            return {rid: float(e.get("usd") or 0.0) for rid, e in self._held().items() if e.get("batch")}
+
+    def release(self, rid: str) -> None:
+        """Give up a reservation (a batch whose answers are all in the store and the ledger)."""
+        self._release(rid)
 
     def exhausted(self, spent: float, in_flight: float, usd: float, ctx: dict[str, Any]) -> DDError:
         return DDError(Err.INVALID_CONFIG, {

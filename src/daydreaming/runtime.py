@@ -76,12 +76,16 @@ class Runtime:
             provider = llm.model_providers.get(model_id)
             if provider is None:
                 provider = entry.provider if entry.provider in llm.providers else llm.default_provider
+            discount = entry.batch_discount
+            if discount is None and provider in llm.providers:
+                discount = llm.providers[provider].batch.discount
             routes[model_id] = ModelRoute(
                 model_id=model_id,
                 model=entry.model,
                 provider=provider,
                 prompt_usd_per_mtok=entry.prompt_usd_per_mtok,
                 completion_usd_per_mtok=entry.completion_usd_per_mtok,
+                batch_discount=discount or 0.0,
             )
         return routes
 
@@ -115,6 +119,15 @@ class Runtime:
             return None
         raw = entry.raw_metadata
         return {k: raw.get(k) for k in ("provider", "model", "cost_usd", "request_id", "usage")}
+
+    def batched(self, call: Any) -> bool:
+        """Whether a ``plan.GenCall`` goes through its provider's Batch API: the stage's ``batch``
+        when set, else the provider's ``batch.enabled`` (a copy never calls)."""
+        provider = self.provider_of(call)
+        if provider is None or provider not in self.config.llm.providers:
+            return False
+        chosen = self.config.stage(call.stage).batch
+        return self.config.llm.providers[provider].batch.enabled if chosen is None else chosen
 
     def provider_of(self, call: Any) -> str | None:
         """The provider a ``plan.GenCall`` would call (None: a copy, or no such model)."""

@@ -30,6 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from . import failures, recovery, runlock
+from .batch import gate as batch_gate
+from .batch import step as batch_step
 from .errors import DDError, Err
 from .plan import StorePlan, check_rerun_triggers, cohort_needs_compile
 from .runtime import Runtime
@@ -37,6 +39,7 @@ from .stale_locks import clear_stale_locks
 from .stages import STAGES
 
 _PLANS: dict[int, StorePlan] = {}
+_WAITING: dict[int, frozenset[tuple[str, str]]] = {}
 
 
 def run_plan(workflow: Any, config: dict[str, Any]) -> StorePlan:
@@ -102,12 +105,43 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
         for cohort in preview:
             _compile(rt, cohort)
         preview = []
+        batch_step.collect(rt)  # answers of batches that ended land before the plan reads the store
     plan = StorePlan.build(paths, cohorts, **build, preview=preview)
     if writes:
         recovery.sweep_temp_files(plan)
     plan.check_raw_invariant()
     _preflight(rt, plan, workflow, strict=writes)
+    if writes:
+        batch_step.submit(rt, plan)
+    elif workflow.dryrun:
+        _print_estimate(rt, plan)
     return plan
+
+
+def run_targets(workflow: Any, config: dict[str, Any]) -> list[str]:
+    """What a plain run asks for: the plan's targets, less the generations that wait for a batch."""
+    plan = run_plan(workflow, config)
+    return batch_gate.targets(Runtime.from_config(config), plan, waiting_for_batch(workflow, config))
+
+
+def waiting_for_batch(workflow: Any, config: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The generations of this run whose answers are to come from a batch (``batch.gate``); the
+    report rules do not wait for them either."""
+    key = id(workflow)
+    found = _WAITING.get(key)
+    if found is None:
+        rt, plan = Runtime.from_config(config), run_plan(workflow, config)
+        found = _WAITING[key] = frozenset(batch_gate.waiting(rt, plan) if batch_gate.in_use(rt) else ())
+    return found
+
+
+def _print_estimate(rt: Runtime, plan: StorePlan) -> None:
+    """A dry run prints what its pending calls would cost, one request each and in a batch."""
+    from . import estimate
+
+    if plan.pending_calls():
+        print(estimate.format_report(estimate.report(rt, plan)), file=sys.stderr, flush=True)
+    batch_step.report(rt)
 
 
 def _compile(rt: Runtime, cohort: str) -> None:
@@ -130,6 +164,7 @@ def _preflight(rt: Runtime, plan: StorePlan, workflow: Any, strict: bool) -> Non
         return
     providers = sorted({p for p in map(rt.provider_of, calls) if p})
     try:
+        batch_gate.check(rt, plan)
         rt.llm.require_credentials(providers)
         rt.ledger.check_not_exhausted({"pending_calls": len(calls)})
         require_free_disk(rt)
@@ -183,6 +218,8 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
     rt = Runtime.from_config(config)
     if runlock.held(rt.paths):
         recovery.restore_unreplaced(rt)
+        if batch_gate.in_use(rt):  # the prompts this run rendered go into batches now, not next run
+            batch_step.submit(rt, StorePlan.build(rt.paths, rt.config.cohorts, policy=rt.config.rerun_policy))
     promote_parse_failures(rt)
     failures.print_summary(failures.summarize(rt.paths))
     _refresh_reports(config)

@@ -200,7 +200,24 @@ class LLMClient:
             attempt, policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
             before_attempt=before_attempt, on_failed_attempt=on_failed_attempt,
         )
-        return _result(answer, header_id, route, settings, attempts, time.monotonic() - started)
+        return answer_result(answer, header_id, route, settings, attempts, time.monotonic() - started)
+
+    def provider_call(self, provider: str, call: Callable[[openai.OpenAI], T], operation: str) -> T:
+        """One Batch API operation (``call(sdk)``, e.g. an upload or a batch's status) with the
+        provider's retries; its errors are coded and scrubbed as a chat call's are."""
+        cfg = self._provider(provider)
+        sdk, secrets = self._sdk_for(provider)
+        policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_wait_s)
+        ctx = {"provider": provider, "base_url": redact_url(cfg.base_url), "operation": operation}
+        result, _ = call_with_retries(lambda: call(sdk), policy, ctx, secrets=secrets, sleep=self._sleep,
+                                      rng=self._rng)
+        return result
+
+    def batch_body(self, model_id: str, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+        """The request body of one call inside a batch: what ``generate`` would send."""
+        body = _request_kwargs(self.route(model_id), prompt, settings, None)
+        body.pop("timeout", None)
+        return body
 
     def close(self) -> None:
         """Close the cached SDK clients (their connection pools)."""
@@ -253,8 +270,10 @@ def _reported_cost(raw: dict[str, Any]) -> float | None:
     return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
 
-def _result(answer: Answer, header_id: str | None, route: ModelRoute, settings: GenerationSettings, attempts: int,
-            duration_s: float) -> LLMResult:
+def answer_result(answer: Answer, header_id: str | None, route: ModelRoute, settings: GenerationSettings,
+                  attempts: int, duration_s: float, *, batch: bool = False) -> LLMResult:
+    """The result of an answer; its cost is the one the provider reports, else the price columns'
+    (the batch price for an answer from a batch)."""
     usage = _usage(answer.usage, settings.max_tokens)
     completion_tokens = usage["completion_tokens"]
     cost = _reported_cost(answer.usage)
@@ -265,7 +284,7 @@ def _result(answer: Answer, header_id: str | None, route: ModelRoute, settings: 
         or (completion_tokens is not None and completion_tokens >= settings.max_tokens),
         usage=usage,
         request_id=answer.request_id or header_id,
-        cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens),
+        cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens, batch=batch),
         duration_s=duration_s,
         attempts=attempts,
         provider=route.provider,

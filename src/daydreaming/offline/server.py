@@ -4,8 +4,10 @@ Why a real server: the LLM client must be tested through the real ``openai`` SDK
 sockets (status codes, headers, timeouts, dropped connections), and a Snakemake run in another
 process must be able to point at it and then be inspected. Stdlib only (``ThreadingHTTPServer``).
 
-Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models`` (the API) and ``GET /_stats``,
-``GET /_requests``, ``POST /_faults``, ``POST /_reset`` (control; not counted as requests).
+Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models``, the Batch API under ``/v1/files`` and
+``/v1/batches`` (``daydreaming.offline.batches``) and ``GET /_stats``, ``GET /_requests``,
+``GET /_batch_lines``, ``POST /_faults``, ``POST /_batches``, ``POST /_reset`` (control; not
+counted as requests).
 Keys are never stored: an ``Authorization`` header is recorded as present/absent plus a sha256.
 Each log entry names the generation the request was for (``generation``: the client's
 ``X-Daydreaming-Generation`` header, else None), so tests can count requests per generation.
@@ -24,9 +26,11 @@ from collections import Counter
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl
 from typing import Any, Iterator
 
 from ..errors import DDError
+from .batches import BatchService
 from .faults import Fault, FaultBook, apply_to_payload, bad_body
 from .responder import GENERATION_HEADER, dispatch, error_body, prompt_of
 
@@ -50,6 +54,7 @@ class OfflineServer(ThreadingHTTPServer):
         super().__init__((host, port), _Handler)
         self.latency_s = latency_s
         self.faults = FaultBook()
+        self.batches = BatchService()
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
@@ -101,6 +106,7 @@ class OfflineServer(ThreadingHTTPServer):
     def reset(self) -> None:
         """Forget requests, counters and faults (the latency setting stays)."""
         self.faults.clear()
+        self.batches.reset()
         with self._lock:
             self._requests.clear()
             self._statuses.clear()
@@ -155,6 +161,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._route(b"")
 
+    def do_DELETE(self) -> None:
+        self._route(b"")
+
     def do_POST(self) -> None:
         self._route(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
@@ -172,6 +181,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, srv.stats())
             if self.command == "GET" and path == "/_requests":
                 return self._send(200, {"requests": srv.requests})
+            if self.command == "GET" and path == "/_batch_lines":
+                return self._send(200, {"lines": srv.batches.lines})
+            if self.command == "POST" and path == "/_batches":
+                return self._send(200, srv.batches.configure(json.loads(body or b"{}")))
             if self.command == "POST" and path == "/_reset":
                 srv.reset()
                 return self._send(200, {"ok": True})
@@ -185,7 +198,27 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and path.endswith("/chat/completions"):
             with self.server.in_flight():
                 return self._chat(path, body)
+        if "/files" in path or "/batches" in path:
+            return self._batch_api(path, body)
         return self._answer(path, body, _parse_json(body), None)
+
+    def _batch_api(self, path: str, body: bytes) -> None:
+        """A Batch API request: done at once (a client killed while it waits for the reply has
+        still uploaded its file or created its batch, as with a real provider), then answered."""
+        entry = self._entry(path, {}, None)
+        self.server.record(entry)
+        query = dict(parse_qsl(self.path.partition("?")[2]))
+        op, (status, payload) = self.server.batches.handle(self.command, path, query,
+                                                           self.headers.get("Content-Type", ""), body)
+        ids = {k: payload.get(k) for k in ("id", "input_file_id", "status", "filename")
+               if isinstance(payload, dict) and payload.get(k) is not None}
+        self.server.note(entry, op=op, status=status, **{f"reply_{k}": v for k, v in ids.items()})
+        self.server.wait(self.server.latency_s + self.server.batches.op_latency.get(op, 0.0))
+        if isinstance(payload, bytes):
+            self._send_bytes(status, payload, "application/octet-stream", {})
+        else:
+            self._send(status, payload)
+        self.server.note(entry, delivered=True)
 
     def _chat(self, path: str, body: bytes) -> None:
         request = _parse_json(body)
