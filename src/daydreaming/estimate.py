@@ -115,7 +115,12 @@ class Estimator:
 
         if P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt"):
             return self.rt.store.read_prompt(stage, gen_id)
-        return build_prompt(self.rt, stage, gen_id, parent_text=self._parent_text)
+        meta = None
+        if (stage, gen_id) in self.plan.unwritten:  # designed in memory: its row is its metadata
+            from .membership import metadata_from_row
+
+            meta = metadata_from_row(self.plan.member(stage, gen_id))
+        return build_prompt(self.rt, stage, gen_id, parent_text=self._parent_text, meta=meta)
 
     def calls(self) -> list[CallEstimate]:
         out = []

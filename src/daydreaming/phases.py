@@ -68,10 +68,12 @@ def _draft_values(rt: Runtime, meta: MainMetadata) -> dict[str, Any]:
     return {"concepts": concepts}
 
 
-def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None) -> str:
+def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None,
+                 meta: MainMetadata | None = None) -> str:
     """The stage input. ``parent_text(stage, gen_id)`` replaces reading the parent's parsed text
-    (``daydreaming estimate`` renders prompts of children whose parent has no answer yet)."""
-    return _render(rt, _metadata(rt, stage, gen_id), parent_text)
+    (``daydreaming estimate`` renders prompts of children whose parent has no answer yet), and
+    ``meta`` its ``metadata.json`` (a cohort not compiled yet, designed in memory)."""
+    return _render(rt, meta or _metadata(rt, stage, gen_id), parent_text)
 
 
 def _render(rt: Runtime, meta: MainMetadata, parent_text: ParentText | None = None) -> str:

@@ -169,3 +169,30 @@ def test_a_retry_needs_room_again_after_a_billable_failed_attempt(tmp_path):
         with pytest.raises(DDError) as info:
             held.before_attempt()  # 0.6 spent + 0.6 worst case > 1.0
     assert info.value.ctx["reason"] == "budget_exhausted" and info.value.ctx["spent_usd"] == pytest.approx(0.6)
+
+
+# --- batches --------------------------------------------------------------------------------
+def test_a_batch_holds_as_many_requests_as_fit_and_nothing_settles_it_but_its_release(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    ledger.record({"cost_usd": 0.1})
+    with ledger.reservation(0.2, {"gen_id": "in_flight"}):
+        assert ledger.hold_batch("b1", [0.3, 0.3, 0.3], {"stage": "draft"}) == 2  # 0.1 + 0.2 + 0.6 <= 1.0
+    assert ledger.batch_holds() == {"b1": pytest.approx(0.6)}
+    assert ledger.hold_batch("b2", [0.5], {}) == 0  # no room beside the live batch: wait for it
+    held = json.loads((tmp_path / "inflight.json").read_text())["b1"]
+    held["host"], held["at"] = "another-host", 0.0  # would be stale as a process's reservation
+    (tmp_path / "inflight.json").write_text(json.dumps({"b1": held}))
+    assert Ledger(tmp_path, 1.0).settle() == 1  # a batch is never settled as lost in flight
+    assert [line.get("kind") for line in ledger.lines()] == ["answer"]
+    ledger.release("b1")
+    assert ledger.batch_holds() == {} and ledger.hold_batch("b2", [0.5], {}) == 1
+
+
+def test_a_batch_that_cannot_fit_beside_what_is_spent_is_refused(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    ledger.record({"cost_usd": 0.9})
+    with pytest.raises(DDError) as info:
+        ledger.hold_batch("b1", [0.2, 0.01], {"stage": "essay"})
+    assert info.value.code is Err.INVALID_CONFIG and info.value.ctx["reason"] == "budget_exhausted"
+    assert info.value.ctx["stage"] == "essay" and ledger.batch_holds() == {}
+    assert Ledger(tmp_path, None).hold_batch("b2", [5.0, 5.0], {}) == 2  # no budget: everything fits

@@ -10,7 +10,9 @@ takes, when it expires and which of its requests fail.
 Time is simulated per batch: request *i* of *n* is done ``latency_s * (i + 1) / n`` seconds
 after the batch was created, so when it expires (``expire_after_s``) or is cancelled, the
 requests done by then are answered and the others are not; what a batch contains and how
-long it takes decide the outcome, not when the client happens to look. A request whose prompt
+long it takes decide the outcome, not when the client happens to look. A batch keeps the
+latency and expiry set when it was created (a test may change them for the next one), and the
+clock is injectable (``clock``) so a test can move a batch to any moment of its life. A request whose prompt
 matches a fault rule (``faults``, as for chat requests) fails inside the batch with that
 status, or answers 200 with that bad body.
 
@@ -196,6 +198,7 @@ class BatchService:
                  "input_file_id": params["input_file_id"], "completion_window": "24h", "status": "validating",
                  "output_file_id": None, "error_file_id": None, "created_at": int(now),
                  "expires_at": int(now + 86400), "metadata": params.get("metadata"), "seq": seq, "_created": now,
+                 "_latency": self.latency_s, "_expire_after": self.expire_after_s,
                  "request_counts": {"total": 0, "completed": 0, "failed": 0}}
         requests, problem = self._read_input(self._data[params["input_file_id"]])
         if problem:
@@ -238,9 +241,9 @@ class BatchService:
     def _done_by(self, batch: dict[str, Any], moment: float) -> int:
         """How many of the batch's requests are done ``moment`` seconds into the batch."""
         total = len(self._requests[batch["id"]])
-        if self.latency_s <= 0:
+        if batch["_latency"] <= 0:
             return total
-        return min(total, int(total * moment / self.latency_s + 1e-9))
+        return min(total, int(total * moment / batch["_latency"] + 1e-9))
 
     def _refresh(self, batch_id: str) -> None:
         """Move a batch along its simulated clock; at its end, write its output and error files."""
@@ -249,9 +252,9 @@ class BatchService:
             return
         now = self.clock()
         age = now - batch["_created"]
-        ends = [(self.latency_s, "completed")]
-        if self.expire_after_s is not None:
-            ends.append((self.expire_after_s, "expired"))
+        ends = [(batch["_latency"], "completed")]
+        if batch["_expire_after"] is not None:
+            ends.append((batch["_expire_after"], "expired"))
         if "_cancel_at" in batch:
             ends.append((batch["_cancel_at"] - batch["_created"], "cancelled"))
         at, status = min(ends, key=lambda end: end[0])

@@ -53,6 +53,8 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
     paths = plan.paths
     built = _mtime_ns(scores_csv)
     membership = paths.membership_csv(cohort_id)
+    if not membership.exists():  # a dry run of a cohort not compiled yet: its run compiles it first
+        return []
     # Declared only when newer for the same reason as settled evaluations, and because a run
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
