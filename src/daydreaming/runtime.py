@@ -92,15 +92,14 @@ class Runtime:
     @cached_property
     def llm(self):
         from .llm import LLMClient, ProviderConfig
-        from .ratelimit import RateLimiter
+        from .provider_limits import for_provider
 
         configured = self.config.llm.providers
         providers = {name: ProviderConfig(**settings.client_settings()) for name, settings in configured.items()}
-        throttles = {
-            name: RateLimiter(self.paths.ratelimit_file(name), settings.requests_per_minute).acquire
-            for name, settings in configured.items() if settings.requests_per_minute
-        }
-        return LLMClient(providers=providers, routes=self.routes, throttles=throttles)
+        # The in-process offline provider has no limits to learn or respect.
+        limits = {name: for_provider(self.paths, name, settings) for name, settings in configured.items()
+                  if not settings.is_offline}
+        return LLMClient(providers=providers, routes=self.routes, limits=limits)
 
     @cached_property
     def ledger(self):

@@ -88,6 +88,11 @@ class OfflineServer(ThreadingHTTPServer):
         with self._lock:
             return self._max_in_flight
 
+    @property
+    def in_flight_now(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     @contextmanager
     def in_flight(self) -> Iterator[None]:
         with self._lock:
@@ -226,6 +231,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, body: bytes, request: dict[str, Any], fault: Fault | None) -> None:
         entry = self._entry(path, request, fault)
+        entry["in_flight"] = self.server.in_flight_now  # this request included: what the provider bears
         seq = self.server.record(entry)
         self.server.wait(self.server.latency_s + (fault.latency_s if fault else 0.0))
         if fault is not None and fault.drop:
@@ -244,16 +250,20 @@ class _Handler(BaseHTTPRequestHandler):
         # An answer is generated (and billed) whether or not the client is still there to read it.
         self.server.note(entry, response_id=payload.get("id"), usage=payload.get("usage"))
         replaced = bad_body(fault, payload)
+        extra = dict(fault.headers) if fault is not None else {}
         if replaced is None:
-            self._send(status, payload)
+            self._send(status, payload, extra)
         else:
             request_id = payload.get("id")
-            self._send_bytes(status, *replaced, {"x-request-id": request_id} if isinstance(request_id, str) else {})
+            self._send_bytes(status, *replaced, {**extra, **({"x-request-id": request_id}
+                                                             if isinstance(request_id, str) else {})})
         self.server.note(entry, delivered=True)
 
     def _fail(self, fault: Fault) -> None:
         status = fault.status or 500
-        headers = {} if fault.retry_after is None else {"Retry-After": _format_seconds(fault.retry_after)}
+        headers = dict(fault.headers)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = _format_seconds(fault.retry_after)
         message = fault.message or f"injected fault {status}"
         self._send(status, error_body(message, status, "injected_fault"), headers)
 
