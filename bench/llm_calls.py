@@ -32,10 +32,11 @@ from daydreaming.offline.server import serve  # noqa: E402
 
 
 def run(calls: int, latency_s: float, cap: int, cores: int, every_429: int | None,
-        extra: list[str]) -> dict[str, float]:
+        extra: list[str], call_pool: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, serve(latency_s=latency_s) as srv:
         project = Project.create(Path(tmp), srv.base_url)
         drafts_cohort(project, calls)
+        project.config["llm"]["call_pool"] = call_pool
         provider(project, max_concurrent=cap, max_retries=5)
         prepared = project.snakemake("--cores", str(cores), "--until", "draft_prompt", timeout=3600)
         if prepared.returncode != 0:

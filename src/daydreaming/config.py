@@ -172,6 +172,12 @@ class LLMSettings(_Settings):
         description="USD budget over every run on this data root (ledger: <data_root>/.ledger/spend.jsonl): "
         "no call starts once spent + calls in flight + its worst case would pass it; null: no budget.",
     )
+    call_pool: bool = Field(
+        default=False,
+        description="Make a local run's calls in a pool of threads (up to each provider's cap) as soon as "
+        "their prompts exist, ahead of Snakemake scheduling their raw jobs: for fast providers at high caps, "
+        "where Snakemake's per-job time would keep calls in flight below the cap. Same store, journal, ledger.",
+    )
     min_free_disk_mb: int = Field(
         default=100, ge=0,
         description="Calls do not start while the data root's file system has less free space (MiB), so a "

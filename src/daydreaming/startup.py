@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import failures, recovery, runlock
+from . import failures, jobs, recovery, runlock
 from .batch import gate as batch_gate
 from .batch import step as batch_step
 from .errors import DDError, Err
@@ -188,6 +188,32 @@ def on_start(workflow: Any, config: dict[str, Any]) -> None:
         return
     rt = Runtime.from_config(config)
     recovery.archive_forced(rt, sorted(_user_forced(workflow)))
+    if rt.config.llm.call_pool and getattr(workflow, "local_exec", False):  # SLURM jobs call in their job
+        _start_call_pool(rt, workflow)
+
+
+def _start_call_pool(rt: Runtime, workflow: Any) -> None:
+    """Queue the calls of this run's raw jobs in the call pool (``daydreaming.callpool``): those
+    whose prompt exists now; the others when their prompt job ends."""
+    from . import callpool
+    from .paths import PROMPT
+
+    wanted = set()
+    for job in workflow.dag.needrun_jobs():
+        stage, _, phase = job.rule.name.partition("_")
+        if stage in STAGES and phase == "raw":
+            wanted.add((stage, job.wildcards.gen_id))
+    caps = getattr(workflow, "global_resources", {}) or {}
+
+    def cap(name: str, default: int) -> int:  # --resources llm_<provider>=N wins, as for the raw jobs
+        found = caps.get(jobs.resource_name(name))
+        value = getattr(found, "value", found)
+        return int(value) if isinstance(value, int) and value > 0 else default
+
+    threads = sum(cap(name, p.max_concurrent) for name, p in rt.config.llm.providers.items() if not p.is_offline)
+    if threads and wanted:
+        ready = sorted(key for key in wanted if PROMPT in rt.store.present(*key))
+        callpool.start(rt, threads, wanted, ready)
 
 
 def _user_forced(workflow: Any) -> set[tuple[str, str]]:
@@ -216,6 +242,9 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
     from .phases import promote_parse_failures
 
     rt = Runtime.from_config(config)
+    from . import callpool
+
+    callpool.stop(rt)
     if runlock.held(rt.paths):
         recovery.restore_unreplaced(rt)
         if batch_gate.in_use(rt):  # the prompts this run rendered go into batches now, not next run

@@ -11,6 +11,7 @@ import time
 import pytest
 
 from daydreaming.batch import records
+from daydreaming.budget import Ledger
 from daydreaming.offline.faults import Fault
 
 from .batch_helpers import (assert_bought_once_by_batch, batch_command, batch_mode, batch_run, chat_requests,
@@ -106,8 +107,7 @@ def test_a_kill_at_any_moment_resumes_with_the_same_command_and_buys_nothing_twi
     assert_bought_once_by_batch(project, llm_server, [("draft", g) for g in ids])
     assert len(op_requests(llm_server, "create")) == 1  # one batch: a resumed create found the first
     assert_nothing_left_behind(project)
-    inflight = json.loads((project.paths.ledger_dir / "inflight.json").read_text())
-    assert inflight == {}
+    assert Ledger(project.paths.ledger_dir).inflight.on_disk() == {}
 
 
 class ProviderClock:
@@ -214,13 +214,13 @@ def test_the_budget_reserves_at_the_batch_price_and_submits_what_fits(project, l
     assert first.returncode == 0, first.output
     (live,) = records.live_records(project.paths)
     assert len(live.entries) == 2  # 2 x $0.40 fit in $1.00, a third would not
-    inflight = json.loads((project.paths.ledger_dir / "inflight.json").read_text())
+    inflight = Ledger(project.paths.ledger_dir).inflight.on_disk()
     assert inflight[live.key]["usd"] == pytest.approx(0.8) and inflight[live.key]["batch"] == live.key
     result = batch_run(project)
     assert result.returncode == 0, result.output
     assert_bought_once_by_batch(project, llm_server, [("draft", g) for g in ids])
     assert [len(r.entries) for r in records.done_records(project.paths)] == [2, 2]
-    assert json.loads((project.paths.ledger_dir / "inflight.json").read_text()) == {}
+    assert Ledger(project.paths.ledger_dir).inflight.on_disk() == {}
 
 
 def test_dry_run_and_estimate_show_sync_and_batch_cost(project, llm_server):

@@ -49,6 +49,7 @@ class OfflineServer(ThreadingHTTPServer):
     """The server plus its observable state (request log, counters, faults, latency)."""
 
     daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: 256 clients connecting at once must not be refused
 
     def __init__(self, port: int = 0, latency_s: float = 0.0, host: str = "127.0.0.1") -> None:
         super().__init__((host, port), _Handler)
