@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import DDError, Err
+from .locking import open_lock_file
 from .provider_state import ProviderState
 
 MIN_CUT_INTERVAL_S = 0.05
@@ -69,14 +69,7 @@ class AdaptiveConcurrency:
     def _try_take(self, limit: int) -> int | None:
         start = random.randrange(limit)
         for step in range(min(limit, PROBES)):
-            path = self.slots_dir / str((start + step) % limit)
-            try:
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-            except FileNotFoundError:
-                self.slots_dir.mkdir(parents=True, exist_ok=True)
-                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
-            except OSError as exc:
-                raise DDError(Err.IO_ERROR, {"reason": "lock_failed", "path": str(path), "error": str(exc)}) from None
+            fd = open_lock_file(self.slots_dir / str((start + step) % limit))
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return fd

@@ -18,18 +18,7 @@ from daydreaming.provider_limits import ProviderLimits, learned_limits, parse_du
 from daydreaming.provider_state import ProviderState
 from daydreaming.ratelimit import RateLimiter
 
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.unit.clock import FakeTime
 
 
 @pytest.mark.parametrize("text, seconds", [("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1h2m3s", 3723.0),
@@ -48,14 +37,14 @@ def test_headers_teach_per_minute_limits_and_when_nothing_remains():
 
 def test_tokens_per_minute_space_requests_by_their_size(tmp_path):
     fake = FakeTime()
-    limiter = RateLimiter(tmp_path / "p.tokens", 60_000, clock=fake.clock, sleep=lambda s: fake.slept.append(s))
+    limiter = RateLimiter(tmp_path / "p.tokens", 60_000, clock=fake.clock, sleep=fake.sleep)
     waits = [limiter.acquire(cost) for cost in (3000, 1000, 500)]
     assert waits == pytest.approx([0.0, 3.0, 4.0])  # 3,000 tokens take 3 s of a 60,000/min budget
     assert limiter.acquire(100, per_minute=6000) == pytest.approx(4.5)  # a lower learned limit wins
 
 
 def test_a_429_halves_the_limit_once_per_interval_and_successes_grow_it_back(tmp_path):
-    fake = FakeTime()
+    fake = FakeTime(advance_on_sleep=True)
     state = ProviderState(tmp_path / "p.json", clock=lambda: fake.now + 1e6)  # no cached reads
     flow = AdaptiveConcurrency(tmp_path / "slots", state, 16, clock=fake.clock, sleep=fake.sleep)
     assert flow.limit() == 16
@@ -117,7 +106,7 @@ def _client(base_url: str, limits: ProviderLimits) -> LLMClient:
 
 
 def test_the_client_learns_limits_from_the_provider_and_waits_for_the_reset(tmp_path):
-    paths, fake = Paths(tmp_path), FakeTime()
+    paths, fake = Paths(tmp_path), FakeTime(advance_on_sleep=True)
     fake.now = __import__("time").time()
     state = ProviderState(paths.ratelimit_state_file("p"))
     made: list[float] = []
