@@ -75,10 +75,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.5)
     parser.add_argument("--after-s", type=float, default=4.0)
     parser.add_argument("--storm-s", type=float, default=6.0)
+    parser.add_argument("--modes", nargs="+", choices=("on", "off"), default=["on", "off"])
     args = parser.parse_args()
     print(f"{args.calls} calls, cap {args.cap}, {args.latency:g} s each; every request refused (429, Retry-After 0.5) "
           f"for {args.storm_s:g} s after {args.after_s:g} s")
-    for adaptive in (True, False):
+    for adaptive in (mode == "on" for mode in args.modes):
         r = run(args.calls, args.cap, args.latency, args.after_s, args.storm_s, adaptive)
         print(f"adaptive concurrency {'on ' if adaptive else 'off'}: {r['refused']:>4} x 429 served, in flight during "
               f"the storm {r['min_during']}..{r['max_during']}, back to 90 % of the cap {r['recover_s']:5.1f} s after "

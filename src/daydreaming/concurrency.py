@@ -31,7 +31,7 @@ from .locking import open_lock_file
 from .provider_state import ProviderState
 
 MIN_CUT_INTERVAL_S = 0.05
-QUIET_S = 10.0
+QUIET_S = 2.0
 PROBES = 16  # slots tried per round before a short sleep
 RETRY_SLEEP_S = (0.005, 0.03)
 

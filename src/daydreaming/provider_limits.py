@@ -132,8 +132,9 @@ class ProviderLimits:
                 self.state.update(lambda state: {**state, **found})
 
 
-def for_provider(paths: Any, name: str, settings: Any) -> ProviderLimits:
-    """The limits of one configured provider (``config.ProviderSettings``) on a data root."""
+def for_provider(paths: Any, name: str, settings: Any, cap: int | None = None) -> ProviderLimits:
+    """The limits of one configured provider (``config.ProviderSettings``) on a data root;
+    ``cap``: the calls in flight allowed at most (default its ``max_concurrent``)."""
     state = ProviderState(paths.ratelimit_state_file(name))
     rpm = settings.requests_per_minute
     tpm = settings.tokens_per_minute
@@ -144,7 +145,7 @@ def for_provider(paths: Any, name: str, settings: Any) -> ProviderLimits:
     def tpm_limiter(per_minute: float) -> RateLimiter:
         return RateLimiter(paths.tokens_ratelimit_file(name), per_minute)
 
-    concurrency = (AdaptiveConcurrency(paths.concurrency_slots_dir(name), state, settings.max_concurrent)
+    concurrency = (AdaptiveConcurrency(paths.concurrency_slots_dir(name), state, cap or settings.max_concurrent)
                    if settings.adaptive_concurrency else None)
     return ProviderLimits(state, requests=rpm_limiter(rpm) if rpm else None,
                           tokens=tpm_limiter(tpm) if tpm else None, concurrency=concurrency,

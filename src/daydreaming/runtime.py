@@ -23,6 +23,9 @@ from .store import GensDataLayer
 class Runtime:
     config: PipelineConfig
     paths: Paths
+    # provider -> calls in flight at most, when a run sets it otherwise than max_concurrent
+    # (snakemake --resources llm_<provider>=N); read when the LLM client is built
+    call_caps: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -97,8 +100,8 @@ class Runtime:
         configured = self.config.llm.providers
         providers = {name: ProviderConfig(**settings.client_settings()) for name, settings in configured.items()}
         # The in-process offline provider has no limits to learn or respect.
-        limits = {name: for_provider(self.paths, name, settings) for name, settings in configured.items()
-                  if not settings.is_offline}
+        limits = {name: for_provider(self.paths, name, settings, self.call_caps.get(name))
+                  for name, settings in configured.items() if not settings.is_offline}
         return LLMClient(providers=providers, routes=self.routes, limits=limits)
 
     @cached_property

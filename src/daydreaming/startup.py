@@ -89,6 +89,7 @@ def executing(workflow: Any) -> bool:
 
 def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     rt = Runtime.from_config(config)
+    rt.call_caps = _call_caps(rt, workflow)
     paths, cohorts = rt.paths, rt.config.cohorts
     settings = workflow.dag_settings
     forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
@@ -192,6 +193,18 @@ def on_start(workflow: Any, config: dict[str, Any]) -> None:
         _start_call_pool(rt, workflow)
 
 
+def _call_caps(rt: Runtime, workflow: Any) -> dict[str, int]:
+    """Provider -> calls in flight at most in this run: ``--resources llm_<provider>=N`` wins over
+    ``max_concurrent``, for the calls in flight across processes as for the raw jobs."""
+    caps = getattr(workflow, "global_resources", {}) or {}
+    found = {}
+    for name, settings in rt.config.llm.providers.items():
+        given = caps.get(jobs.resource_name(name))
+        value = getattr(given, "value", given)
+        found[name] = int(value) if isinstance(value, int) and value > 0 else settings.max_concurrent
+    return found
+
+
 def _start_call_pool(rt: Runtime, workflow: Any) -> None:
     """Queue the calls of this run's raw jobs in the call pool (``daydreaming.callpool``): those
     whose prompt exists now; the others when their prompt job ends."""
@@ -203,14 +216,8 @@ def _start_call_pool(rt: Runtime, workflow: Any) -> None:
         stage, _, phase = job.rule.name.partition("_")
         if stage in STAGES and phase == "raw":
             wanted.add((stage, job.wildcards.gen_id))
-    caps = getattr(workflow, "global_resources", {}) or {}
-
-    def cap(name: str, default: int) -> int:  # --resources llm_<provider>=N wins, as for the raw jobs
-        found = caps.get(jobs.resource_name(name))
-        value = getattr(found, "value", found)
-        return int(value) if isinstance(value, int) and value > 0 else default
-
-    threads = sum(cap(name, p.max_concurrent) for name, p in rt.config.llm.providers.items() if not p.is_offline)
+    caps = rt.call_caps or _call_caps(rt, workflow)
+    threads = sum(caps.get(name, p.max_concurrent) for name, p in rt.config.llm.providers.items() if not p.is_offline)
     if threads and wanted:
         ready = sorted(key for key in wanted if PROMPT in rt.store.present(*key))
         callpool.start(rt, threads, wanted, ready)
