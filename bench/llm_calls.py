@@ -95,28 +95,43 @@ def run(calls: int, latency_s: float, cap: int, cores: int, every_429: int | Non
 
 def call_path(calls: int, latency_s: float, cap: int) -> dict[str, float]:
     """The calls alone, no Snakemake: ``phases.run_raw`` (budget reservation, limits, the SDK,
-    journal, ledger, store) in ``cap`` threads of this process."""
+    journal, ledger, store) in ``cap`` threads of this process; the loopback server in its own
+    process, as for the workflow runs."""
+    import json
+    import urllib.request
     from concurrent.futures import ThreadPoolExecutor
 
     from daydreaming.phases import run_raw
     from daydreaming.runtime import Runtime
 
-    with tempfile.TemporaryDirectory() as tmp, serve(latency_s=latency_s) as srv:
-        project = Project.create(Path(tmp), srv.base_url)
-        ids = drafts_cohort(project, calls)
-        provider(project, max_concurrent=cap, max_retries=5)
-        prepared = project.snakemake("--cores", str(cap + 8), "--until", "draft_prompt", timeout=3600)
-        if prepared.returncode != 0:
-            raise SystemExit(f"prompt rendering failed:\n{prepared.output[-3000:]}")
-        srv.reset()
-        rt = Runtime.from_config(project.config)
-        cpu_before = time.process_time()
-        with ThreadPoolExecutor(cap) as pool:
-            list(pool.map(lambda gen_id: run_raw(rt, "draft", gen_id), ids))
-        cpu = time.process_time() - cpu_before  # this process: the calls, and the server's threads
-        log = srv.requests
+    with tempfile.TemporaryDirectory() as tmp:
+        port_file = Path(tmp) / "port"
+        server = subprocess.Popen([sys.executable, "-m", "daydreaming.offline.server", "--port-file", str(port_file),
+                                   "--latency-s", str(latency_s)], stdout=subprocess.DEVNULL)
+        try:
+            while not port_file.exists():
+                time.sleep(0.05)
+            root = f"http://127.0.0.1:{port_file.read_text().strip()}"
+            project = Project.create(Path(tmp) / "p", f"{root}/v1")
+            ids = drafts_cohort(project, calls)
+            provider(project, max_concurrent=cap, max_retries=5)
+            prepared = project.snakemake("--cores", str(cap + 8), "--until", "draft_prompt", timeout=3600)
+            if prepared.returncode != 0:
+                raise SystemExit(f"prompt rendering failed:\n{prepared.output[-3000:]}")
+            rt = Runtime.from_config(project.config)
+            cpu_before = time.process_time()
+            with ThreadPoolExecutor(cap) as pool:
+                list(pool.map(lambda gen_id: run_raw(rt, "draft", gen_id), ids))
+            cpu = time.process_time() - cpu_before
+            with urllib.request.urlopen(f"{root}/_requests") as reply:
+                log = json.loads(reply.read())["requests"]
+            with urllib.request.urlopen(f"{root}/_stats") as reply:
+                most = json.loads(reply.read())["max_in_flight"]
+        finally:
+            server.terminate()
+            server.wait()
         span = max(r["time"] for r in log) + latency_s - min(r["time"] for r in log)
-        return {"span": span, "cpu": cpu, "max_in_flight": srv.max_in_flight}
+        return {"span": span, "cpu": cpu, "max_in_flight": most}
 
 
 def floor(calls: int, cores: int) -> dict[str, float]:
@@ -163,7 +178,7 @@ def main() -> None:
         p = call_path(calls, args.latency, cap)
         print(f"cap {cap:>3} {calls:>5} calls alone (no Snakemake, one process)  calls only {p['span']:6.1f} s "
               f"({p['span'] / ideal:4.2f}x, {calls / p['span']:5.1f} calls/s)  max in flight {p['max_in_flight']:>3}  "
-              f"CPU {1000 * p['cpu'] / calls:5.1f} ms/call (client and loopback server together)")
+              f"client CPU {1000 * p['cpu'] / calls:5.1f} ms/call")
         f = floor(calls, cap + 8)
         print(f"cap {cap:>3} {calls:>5} calls floor  Snakemake alone, 2 jobs per call: {1000 * f['cpu'] / calls:5.1f} "
               f"ms CPU/call -> at most {calls / f['cpu']:5.1f} calls/s on one core (wall {f['wall']:.1f} s)")
