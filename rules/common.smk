@@ -23,7 +23,7 @@ def current_plan():
 
 @startup.guarded
 def all_targets(wildcards):
-    targets = current_plan().targets()
+    targets = startup.run_targets(workflow, config)  # less what waits for a batch (daydreaming.batch)
     # With nothing to do, name the memberships so `rule all` is not an always-run job.
     return (targets or [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()  # rules/report.smk
 

@@ -61,4 +61,4 @@ def report_targets():
 
 def cohort_score_inputs(wildcards):
     scores_csv = PATHS.cohort_report(wildcards.cohort, "aggregated_scores.csv")
-    return score_inputs(current_plan(), wildcards.cohort, scores_csv)
+    return score_inputs(current_plan(), wildcards.cohort, scores_csv, startup.waiting_for_batch(workflow, config))

@@ -78,21 +78,45 @@ def obtain(rt: Runtime, meta: MainMetadata, request: Request) -> Outcome:
             return "adopted"
         archive_journal_entry(rt.paths, entry, "unmatched")  # paid for: kept, not adopted
         journal.discard(rt.paths, request.stage, request.gen_id)
+    _refuse_if_in_live_batch(rt, request)
     _buy(rt, meta, request)
     return "bought"
 
 
-def adopt(rt: Runtime, entry: journal.JournalEntry) -> None:
-    """Put a journaled answer into the store (and into the ledger if its call never got there)."""
-    if entry.reservation_id:
-        raw = entry.raw_metadata
-        rt.ledger.record_once({
-            "stage": entry.stage, "gen_id": entry.gen_id, "llm_model_id": entry.llm_model_id,
-            "provider": raw.get("provider"), "model": raw.get("model"), "cost_usd": raw.get("cost_usd"),
-            "request_id": raw.get("request_id"), "usage": raw.get("usage"), "reservation_id": entry.reservation_id,
-            "settled": "adopted"})
+def _refuse_if_in_live_batch(rt: Runtime, request: Request) -> None:
+    """A generation a live batch will answer is never also bought one request at a time (e.g.
+    after its stage's batch setting was turned off while its batch ran)."""
+    from .batch.records import live_generations
+
+    key = live_generations(rt.paths).get((request.stage, request.gen_id))
+    if key is not None:
+        raise DDError(Err.BUSY, {
+            **request.ctx, "reason": "in_live_batch", "batch_key": key,
+            "record": str(rt.paths.batch_record(key)),
+            "fix": "wait for that batch (daydreaming batch run collects it), or cancel it (daydreaming batch cancel "
+                   f"{key}) and run again once it has ended"})
+
+
+def adopt(rt: Runtime, entry: journal.JournalEntry, settled: str = "adopted") -> None:
+    """Put a received answer into the store (and into the ledger if its call never got there)."""
+    record_cost(rt, entry, settled)
     rt.store.write_raw(entry.stage, entry.gen_id, entry.text, RawMetadata.model_validate(entry.raw_metadata))
     journal.discard(rt.paths, entry.stage, entry.gen_id)
+
+
+def record_cost(rt: Runtime, entry: journal.JournalEntry, settled: str) -> None:
+    """The ledger line of a received answer, once per reservation (an answer from a batch names
+    its batch: reservation ``<batch key>/<gen_id>``)."""
+    if not entry.reservation_id:
+        return
+    raw = entry.raw_metadata
+    line = {"stage": entry.stage, "gen_id": entry.gen_id, "llm_model_id": entry.llm_model_id,
+            "provider": raw.get("provider"), "model": raw.get("model"), "cost_usd": raw.get("cost_usd"),
+            "request_id": raw.get("request_id"), "usage": raw.get("usage"), "reservation_id": entry.reservation_id,
+            "settled": settled}
+    if raw.get("batch_id"):
+        line["batch_id"] = raw["batch_id"]
+    rt.ledger.record_once(line)
 
 
 def _stored_answer_matches(rt: Runtime, request: Request) -> bool:

@@ -12,7 +12,8 @@ without sending a usable answer).
 
 Why reservations: with 32 calls in flight, "spent so far" alone would let all of them start on
 the last dollar. Before a call's request is sent it reserves its worst case (prompt plus
-``max_tokens`` of completion at the model's prices) in ``inflight.json``; the check
+``max_tokens`` of completion at the model's prices) in ``inflight/`` (a file per call,
+``daydreaming.inflight``); the check
 ``spent + in flight + this call <= max_cost_usd`` and the reservation happen under the same
 lock, so they hold across job threads and processes. A call that does not fit beside the calls
 in flight waits for them; one that does not fit beside what is spent is refused.
@@ -25,13 +26,19 @@ has it, nothing; otherwise a ``lost_in_flight`` line at the worst case. So every
 to an answer on disk or to an explicit "lost in flight" line, and the budget holds after a
 crash. A reservation is dead when its process is gone (same host: pid and process start time)
 or, on another host, after ``STALE_AFTER_S``.
+
+Why a batch holds its reservation without a process: a batch submitted to a provider's Batch
+API is paid for when the provider answers, hours later, whether or not any process of ours is
+alive (a laptop asleep, a closed terminal). So a batch's worst case is reserved when it is
+submitted under its own key (``hold_batch``), is never settled as a dead process's, and is
+released by the code that puts the batch's answers in the store and their costs in the ledger
+(``daydreaming.batch``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -41,11 +48,11 @@ from pathlib import Path
 from typing import Any
 
 from .errors import DDError, Err
-from .fsio import atomic_write_json
-from .locking import locked, process_alive, process_token
+from .inflight import LEGACY_FILE, InFlight
+from .locking import locked, process_alive
 
 SPEND_FILE = "spend.jsonl"
-INFLIGHT_FILE = "inflight.json"
+INFLIGHT_DIR = "inflight"
 STALE_AFTER_S = 6 * 3600.0
 
 # (stage, gen_id, reservation_id) -> the cost fields of the answer that reservation received
@@ -88,9 +95,8 @@ class Ledger:
         self.max_cost_usd = max_cost_usd
         self.received = received
         self.spend_path = self.root / SPEND_FILE
-        self._inflight_path = self.root / INFLIGHT_FILE
+        self.inflight = InFlight(self.root / INFLIGHT_DIR, self.root / LEGACY_FILE)
         self._lock_path = self.root / "lock"
-        self._host = socket.gethostname()
         self.poll_s = 0.2
         # Only touched under the lock: bytes of spend.jsonl already read, their sum, their ids.
         self._offset = 0
@@ -146,27 +152,28 @@ class Ledger:
         return self._spent
 
     # --- reservations ----------------------------------------------------------------------
-    def _dead(self, entry: dict[str, Any], now: float) -> bool:
-        if entry.get("host") == self._host:
-            return not process_alive(int(entry.get("pid", 0)), entry.get("token"))
+    def _dead(self, entry: dict[str, Any], now: float, alive: dict[tuple[Any, Any], bool]) -> bool:
+        if entry.get("batch"):
+            return False  # a batch is alive at the provider, not in a process (module doc)
+        if entry.get("host") == self.inflight.host:
+            key = (entry.get("pid"), entry.get("token"))
+            if key not in alive:  # one /proc read per process, not per reservation
+                alive[key] = process_alive(int(entry.get("pid") or 0), entry.get("token"))
+            return not alive[key]
         return now - float(entry.get("at", 0)) >= STALE_AFTER_S
 
     def _held(self) -> dict[str, dict[str, Any]]:
         """The live reservations; dead ones are settled into the ledger on the way (under the lock)."""
-        try:
-            held = json.loads(self._inflight_path.read_text())
-        except (FileNotFoundError, ValueError):
-            return {}
-        if not isinstance(held, dict):
-            return {}
-        now = time.time()
-        dead = {rid: entry for rid, entry in held.items() if self._dead(entry, now)}
+        others = self.inflight.others()
+        now, alive = time.time(), {}
+        dead = {rid: found for rid, found in others.items() if self._dead(found[0], now, alive)}
         if dead:
             self._read_spent()
-            for rid, entry in dead.items():
+            for rid, (entry, path) in dead.items():
                 self._settle_dead(rid, entry)
-                del held[rid]
-            atomic_write_json(self._inflight_path, held)
+                path.unlink(missing_ok=True)
+        held = {rid: entry for rid, (entry, _) in others.items() if rid not in dead}
+        held.update(self.inflight.own())
         return held
 
     def _settle_dead(self, rid: str, entry: dict[str, Any]) -> None:
@@ -179,7 +186,7 @@ class Ledger:
         else:
             line = {**ctx, "kind": "lost_in_flight", "cost_usd": entry.get("usd"), "pid": entry.get("pid"),
                     "host": entry.get("host"), "reserved_at": entry.get("at")}
-        self._append({**line, "reservation_id": rid})
+        self._sync(self._append({**line, "reservation_id": rid}))
 
     def settle(self) -> int:
         """Settle every dead reservation now (the start of a run); returns how many are live."""
@@ -215,6 +222,10 @@ class Ledger:
         return spent + in_flight + usd <= limit
 
     def _reserve(self, reservation: Reservation) -> None:
+        entry = {"usd": reservation.usd, **reservation.ctx}
+        if self.max_cost_usd is None:  # nothing to check: no lock (dead ones are settled at start-up)
+            self.inflight.add(reservation.rid, entry)
+            return
         usd = max(reservation.usd or 0.0, 0.0)
         while True:
             with locked(self._lock_path):
@@ -225,10 +236,7 @@ class Ledger:
                 if fits is None:
                     raise self.exhausted(spent, in_flight, usd, reservation.ctx)
                 if fits:
-                    held[reservation.rid] = {
-                        "usd": reservation.usd, "pid": os.getpid(), "token": process_token(os.getpid()),
-                        "host": self._host, "at": time.time(), **reservation.ctx}
-                    atomic_write_json(self._inflight_path, held)
+                    self.inflight.add(reservation.rid, entry)
                     return
             time.sleep(self.poll_s)
 
@@ -251,10 +259,46 @@ class Ledger:
             time.sleep(self.poll_s)
 
     def _release(self, rid: str) -> None:
+        self.inflight.remove(rid)  # only ever lowers what is in flight: no lock needed
+
+    # --- batches -----------------------------------------------------------------------------
+    def hold_batch(self, key: str, costs: list[float | None], ctx: dict[str, Any]) -> int:
+        """Reserve the worst cases of a batch's requests, as many of them (in order) as the budget
+        has room for beside what is spent and in flight; returns how many. None fitting while
+        other calls are in flight returns 0 (wait for them); none fitting beside what is spent
+        alone is ``budget_exhausted``."""
         with locked(self._lock_path):
             held = self._held()
-            held.pop(rid, None)
-            atomic_write_json(self._inflight_path, held)
+            spent = self._read_spent()
+            in_flight = sum(float(e.get("usd") or 0.0) for e in held.values())
+            count, total = 0, 0.0
+            for usd in costs:
+                usd = max(usd or 0.0, 0.0)
+                if self._fits(spent, in_flight, total + usd) is not True:
+                    break
+                count, total = count + 1, total + usd
+            if count == 0 and costs:
+                first = max(costs[0] or 0.0, 0.0)
+                if self._fits(spent, 0.0, first) is None:
+                    raise self.exhausted(spent, in_flight, first, ctx)
+                return 0
+            if count:
+                self.inflight.put_batch(key, {"usd": total, **ctx})
+            return count
+
+    def keep_batch_hold(self, key: str, usd: float, ctx: dict[str, Any]) -> None:
+        """Hold a batch's reservation whether or not it fits (a batch already submitted: the money
+        is committed); used when a record outlived the reservation written before it."""
+        self.inflight.put_batch(key, {"usd": usd, **ctx})
+
+    def batch_holds(self) -> dict[str, float]:
+        """Batch key -> the worst case it holds."""
+        return {rid: float(e.get("usd") or 0.0) for rid, (e, _) in self.inflight.others().items() if e.get("batch")}
+
+    def release(self, rid: str) -> None:
+        """Give up a reservation (a batch whose answers are all in the store and the ledger)."""
+        if not self.inflight.remove_batch(rid):
+            self._release(rid)
 
     def exhausted(self, spent: float, in_flight: float, usd: float, ctx: dict[str, Any]) -> DDError:
         return DDError(Err.INVALID_CONFIG, {
@@ -279,7 +323,8 @@ class Ledger:
     def record(self, entry: dict[str, Any]) -> None:
         """Append one paid call (no secrets: ids, model, usage, cost) as one JSON line."""
         with locked(self._lock_path):
-            self._append(entry)
+            fd = self._append(entry)
+        self._sync(fd)
 
     def record_once(self, entry: dict[str, Any]) -> bool:
         """Append ``entry`` unless a line with its ``reservation_id`` exists (adopting a journaled
@@ -288,10 +333,15 @@ class Ledger:
             self._read_spent()
             if entry.get("reservation_id") in self._rids:
                 return False
-            self._append(entry)
-            return True
+            fd = self._append(entry)
+        self._sync(fd)
+        return True
 
-    def _append(self, entry: dict[str, Any]) -> None:
+    def _append(self, entry: dict[str, Any]) -> int:
+        """Write one line (under the lock); returns the open descriptor for ``_sync``, which the
+        caller runs once the lock is released: an fsync takes milliseconds, and every call in
+        flight appends here, so it must not hold the others up. The caller returns only after
+        its line is durable, as before."""
         line = json.dumps({"at": round(time.time(), 3), "kind": "answer", **entry}, sort_keys=True, default=str) + "\n"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -304,11 +354,19 @@ class Ledger:
             if size and os.pread(fd, 1, size - 1) != b"\n":
                 line = "\n" + line  # a crash cut the previous line short: do not glue onto it
             os.write(fd, line.encode())
+        except OSError as exc:
+            os.close(fd)
+            raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(self.spend_path),
+                                         "error": str(exc)}, exc) from None
+        if entry.get("reservation_id"):
+            self._rids.add(str(entry["reservation_id"]))
+        return fd
+
+    def _sync(self, fd: int) -> None:
+        try:
             os.fsync(fd)
         except OSError as exc:
             raise DDError(Err.IO_ERROR, {"reason": "write_failed", "path": str(self.spend_path),
                                          "error": str(exc)}, exc) from None
         finally:
             os.close(fd)
-        if entry.get("reservation_id"):
-            self._rids.add(str(entry["reservation_id"]))

@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "offline-server": "serve the offline provider on loopback (OpenAI-compatible)",
                 "estimate": "list pending LLM calls per stage and model with estimated tokens and USD",
                 "status": "what is missing, failed or stale per cohort, stage and phase (no DAG; --stale)",
-                "check": "what is wrong in the store, each problem with its repair (--fix: the safe ones)"}
+                "check": "what is wrong in the store, each problem with its repair (--fix: the safe ones)",
+                "batch": "batch mode: run a cohort through Batch APIs to the end (run), see (status) or cancel batches"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
         for name, text in commands.items():
@@ -72,6 +73,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .offline.server import main as server_main
 
         return server_main(rest)
+    if command == "batch":
+        from .batch.cli import main as batch_main
+
+        return batch_main(rest)
     if command == "estimate":
         from .estimate import main as estimate_main
 

@@ -49,6 +49,11 @@ class StageSettings(GenerationSettings):
         description="The parse refuses a raw answer with fewer non-empty lines (a truncated or empty answer); "
         "null or 0: no check.",
     )
+    batch: bool | None = Field(
+        default=None,
+        description="true: this stage's calls go through the provider's Batch API; false: one request each; "
+        "null: as the provider's batch.enabled says.",
+    )
 
     def generation(self) -> dict[str, Any]:
         """The settings sent to the provider (and recorded in raw_metadata.json): only those set."""
@@ -75,6 +80,32 @@ class StagesSettings(_Settings):
     evaluation: StageSettings = Field(default=StageSettings(), description="Settings of evaluation generations.")
 
 
+class BatchSettings(_Settings):
+    """How a provider's Batch API is used (``daydreaming.batch``; README "Batch mode")."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Send the pending calls routed to this provider through its Batch API (/v1/files + "
+        "/v1/batches) instead of one request each; a stage's batch setting overrides it.",
+    )
+    discount: float = Field(
+        default=0.5, ge=0, lt=1,
+        description="Batch price = sync price x (1 - discount), for the estimate, the budget and raw_metadata "
+        "cost_usd when the provider reports no cost; a batch_discount column of llm_models.csv overrides it per "
+        "model.",
+    )
+    max_requests: int = Field(
+        default=50000, ge=1, description="Most requests in one batch (the provider's limit; OpenAI: 50,000).")
+    max_attempts: int = Field(
+        default=3, ge=1,
+        description="Batches a generation may fail in (a per-request error) before it is no longer "
+        "resubmitted; requests an expired or cancelled batch never ran do not count.",
+    )
+    poll_s: float = Field(
+        default=60, gt=0,
+        description="Seconds between two looks at a live batch (daydreaming batch run).")
+
+
 class ProviderSettings(ProviderConfig):
     """A provider as the workflow configures it: the client's settings plus the workflow's limits."""
 
@@ -88,8 +119,28 @@ class ProviderSettings(ProviderConfig):
     requests_per_minute: float | None = Field(
         default=None, gt=0,
         description="Request starts per minute (retries included) across threads and processes, through "
-        "<data_root>/.ratelimit/<provider>; null: no limit.",
+        "<data_root>/.ratelimit/<provider>; null: no limit (a provider's x-ratelimit-limit-requests header "
+        "still applies).",
     )
+    tokens_per_minute: float | None = Field(
+        default=None, gt=0,
+        description="Tokens per minute (prompt + max_tokens of each request, as providers count them) across "
+        "threads and processes; null: no limit (a provider's x-ratelimit-limit-tokens header still applies).",
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="On a 429 the calls in flight to this provider (across processes and SLURM jobs on the data "
+        "root) are halved, then grow back by one per round of successes, up to max_concurrent.",
+    )
+    batch: BatchSettings = Field(default=BatchSettings(), description="The provider's Batch API.")
+
+    @model_validator(mode="after")
+    def _batch_needs_http(self) -> ProviderSettings:
+        """The built-in offline provider answers in process: it has no Batch API (use the loopback server)."""
+        if self.batch.enabled and self.is_offline:
+            raise ValueError("batch.enabled needs an HTTP provider: the built-in 'offline:' has no Batch API "
+                             "(serve it with daydreaming offline-server and use its base_url)")
+        return self
 
     def client_settings(self) -> dict[str, Any]:
         """What the LLM client's ProviderConfig takes (the workflow limits are applied outside it)."""
@@ -120,6 +171,12 @@ class LLMSettings(_Settings):
         default=None, ge=0,
         description="USD budget over every run on this data root (ledger: <data_root>/.ledger/spend.jsonl): "
         "no call starts once spent + calls in flight + its worst case would pass it; null: no budget.",
+    )
+    call_pool: bool = Field(
+        default=False,
+        description="Make a local run's calls in a pool of threads (up to each provider's cap) as soon as "
+        "their prompts exist, ahead of Snakemake scheduling their raw jobs: for fast providers at high caps, "
+        "where Snakemake's per-job time would keep calls in flight below the cap. Same store, journal, ledger.",
     )
     min_free_disk_mb: int = Field(
         default=100, ge=0,

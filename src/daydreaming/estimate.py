@@ -38,10 +38,11 @@ def most_prompt_tokens(prompt: str) -> int:
     return len(prompt.encode("utf-8")) + CHAT_TEMPLATE_TOKENS
 
 
-def worst_case_usd(rt: Runtime, model_id: str, prompt: str, max_tokens: int) -> float | None:
-    """The most a call can cost (None: no prices): what the budget reserves before it starts and
-    counts as spent when its process dies before the answer arrives."""
-    return rt.llm.route(model_id).cost_usd(most_prompt_tokens(prompt), max_tokens)
+def worst_case_usd(rt: Runtime, model_id: str, prompt: str, max_tokens: int, *, batch: bool = False) -> float | None:
+    """The most a call can cost (None: no prices), at the batch price for a call in a batch: what
+    the budget reserves before it starts and counts as spent when its process dies before the
+    answer arrives."""
+    return rt.llm.route(model_id).cost_usd(most_prompt_tokens(prompt), max_tokens, batch=batch)
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,14 @@ class CallEstimate:
     provider: str
     prompt_tokens: int
     completion_tokens: int
-    usd: float | None
+    usd: float | None  # one request alone (sync price)
+    batch_usd: float | None  # in a batch (the batch price: batch_discount)
+    via: str  # how a run would buy it: "batch" or "sync"
+
+    @property
+    def run_usd(self) -> float | None:
+        """What a run would pay for it, at the price of the way it buys it."""
+        return self.batch_usd if self.via == "batch" else self.usd
 
 
 def completion_averages(paths: P.Paths) -> dict[tuple[str, str], float]:
@@ -107,7 +115,12 @@ class Estimator:
 
         if P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt"):
             return self.rt.store.read_prompt(stage, gen_id)
-        return build_prompt(self.rt, stage, gen_id, parent_text=self._parent_text)
+        meta = None
+        if (stage, gen_id) in self.plan.unwritten:  # designed in memory: its row is its metadata
+            from .membership import metadata_from_row
+
+            meta = metadata_from_row(self.plan.member(stage, gen_id))
+        return build_prompt(self.rt, stage, gen_id, parent_text=self._parent_text, meta=meta)
 
     def calls(self) -> list[CallEstimate]:
         out = []
@@ -117,28 +130,39 @@ class Estimator:
             route = self.rt.routes.get(call.model_id or "")  # None: not in llm_models.csv (the job will fail)
             out.append(CallEstimate(call.stage, call.gen_id, call.model_id or "?", route.provider if route else "?",
                                     prompt_tokens, completion,
-                                    route.cost_usd(prompt_tokens, completion) if route else None))
+                                    route.cost_usd(prompt_tokens, completion) if route else None,
+                                    route.cost_usd(prompt_tokens, completion, batch=True) if route else None,
+                                    "batch" if self.rt.batched(call) else "sync"))
         return out
 
 
 def report(rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAULT_COMPLETION_TOKENS,
            within: set[tuple[str, str]] | None = None) -> dict[str, Any]:
-    """Pending calls per (stage, model) with tokens and USD, plus the budget's state."""
+    """Pending calls per (stage, model) with tokens and USD, one request each (``usd``) and in a
+    batch (``batch_usd``), ``via`` how a run would buy them and ``run_usd`` at that price; plus
+    the budget's state."""
     calls = Estimator(rt, plan, default_completion_tokens, within).calls()
     rows: dict[tuple[str, str], dict[str, Any]] = {}
     for c in calls:
         row = rows.setdefault((c.stage, c.model_id), {
             "stage": c.stage, "model_id": c.model_id, "provider": c.provider, "calls": 0,
-            "prompt_tokens": 0, "completion_tokens": 0, "usd": 0.0, "unpriced_calls": 0})
+            "prompt_tokens": 0, "completion_tokens": 0, "usd": 0.0, "batch_usd": 0.0, "run_usd": 0.0,
+            "unpriced_calls": 0, "batch_calls": 0})
         row["calls"] += 1
+        row["batch_calls"] += c.via == "batch"
         row["prompt_tokens"] += c.prompt_tokens
         row["completion_tokens"] += c.completion_tokens
-        if c.usd is None:
+        if c.usd is None or c.batch_usd is None:
             row["unpriced_calls"] += 1
         else:
             row["usd"] += c.usd
+            row["batch_usd"] += c.batch_usd
+            row["run_usd"] += c.batch_usd if c.via == "batch" else c.usd
+    for row in rows.values():
+        row["via"] = "batch" if row["batch_calls"] == row["calls"] else "sync" if not row["batch_calls"] else "mixed"
     totals = {k: sum(r[k] for r in rows.values()) for k in ("calls", "prompt_tokens", "completion_tokens",
-                                                              "usd", "unpriced_calls")}
+                                                              "usd", "batch_usd", "run_usd", "unpriced_calls",
+                                                              "batch_calls")}
     return {
         "rows": list(rows.values()), "total": totals, "calls": [asdict(c) for c in calls],
         "spent_usd": rt.ledger.spent_usd(), "max_cost_usd": rt.ledger.max_cost_usd,
@@ -148,16 +172,22 @@ def report(rt: Runtime, plan: StorePlan, default_completion_tokens: int = DEFAUL
 
 
 def format_report(data: dict[str, Any]) -> str:
-    def usd(row: dict[str, Any]) -> str:
+    def usd(row: dict[str, Any], key: str) -> str:
         if row["calls"] and row["unpriced_calls"] == row["calls"]:
-            return "n/a (no prices)"
-        extra = f" (+{row['unpriced_calls']} calls without prices)" if row["unpriced_calls"] else ""
-        return f"${row['usd']:.4f}{extra}"
+            return "n/a"
+        return f"${row[key]:.4f}"
 
-    lines = [f"{'stage':11} {'model':16} {'provider':12} {'calls':>6} {'prompt tok':>11} {'compl. tok':>11}  USD"]
-    for row in data["rows"] + [{"stage": "total", "model_id": "", "provider": "", **data["total"]}]:
+    lines = [f"{'stage':11} {'model':16} {'provider':12} {'calls':>6} {'prompt tok':>11} {'compl. tok':>11} "
+             f"{'sync USD':>11} {'batch USD':>11}  via    {'run USD':>11}"]
+    total = {"stage": "total", "model_id": "", "provider": "", "via": "", **data["total"]}
+    for row in data["rows"] + [total]:
+        extra = f" (+{row['unpriced_calls']} calls without prices)" if row["unpriced_calls"] else ""
         lines.append(f"{row['stage']:11} {row['model_id']:16} {row['provider']:12} {row['calls']:>6} "
-                     f"{row['prompt_tokens']:>11} {row['completion_tokens']:>11}  {usd(row)}")
+                     f"{row['prompt_tokens']:>11} {row['completion_tokens']:>11} {usd(row, 'usd'):>11} "
+                     f"{usd(row, 'batch_usd'):>11}  {row['via']:6} {usd(row, 'run_usd'):>11}{extra}")
+    lines.append("sync: one request each; batch: through the provider's Batch API at its batch price (batch.discount, "
+                 "or llm_models.csv batch_discount); via: how a run buys them (stages.<stage>.batch, "
+                 "llm.providers.<name>.batch.enabled)")
     budget = "none" if data["max_cost_usd"] is None else f"${data['max_cost_usd']:.4f}"
     lines.append(f"spent so far ${data['spent_usd']:.4f} (ledger {data['ledger']}); budget llm.max_cost_usd: {budget}")
     lines.append(f"estimates: ~{data['chars_per_token']:g} chars/token; completion = per-template average in the "

@@ -47,6 +47,14 @@ def record_failure(paths: Paths, stage: str, phase: str, gen_id: str, exc: BaseE
         pass
 
 
+def read_record(paths: Paths, stage: str, phase: str, gen_id: str) -> dict[str, Any]:
+    """The record of a phase that is failing now (OSError when there is none)."""
+    data = json.loads(record_path(paths, stage, phase, gen_id).read_text())
+    if not isinstance(data, dict):
+        raise ValueError("a failure record is a JSON object")
+    return data
+
+
 def clear_failure(paths: Paths, stage: str, phase: str, gen_id: str) -> None:
     record_path(paths, stage, phase, gen_id).unlink(missing_ok=True)
 

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import failures
+from . import callpool, failures
 from .errors import DDError, Err
 from .membership import cohort_members, metadata_from_row
 from .phases import PHASES
@@ -50,12 +50,19 @@ def _stage_phase(rule: str) -> tuple[str, str]:
 def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
     stage, phase_name = _stage_phase(rule)
     rt = Runtime.from_config(config)
+    pool = callpool.pool_of(rt)
+    if pool is not None and phase_name == "raw":
+        action = lambda: pool.wait(stage, gen_id) or PHASES["raw"](rt, stage, gen_id)  # noqa: E731
+    else:
+        action = lambda: PHASES[phase_name](rt, stage, gen_id)  # noqa: E731
     try:
-        _logged(log, f"{rule} {gen_id}", lambda: PHASES[phase_name](rt, stage, gen_id))
+        _logged(log, f"{rule} {gen_id}", action)
     except Exception as exc:
         failures.record_failure(rt.paths, stage, phase_name, gen_id, exc, log)
         raise
     failures.clear_failure(rt.paths, stage, phase_name, gen_id)
+    if pool is not None and phase_name == "prompt":
+        pool.submit(stage, gen_id)  # its call can start now, before Snakemake schedules its raw job
 
 
 # --- concurrency caps ----------------------------------------------------------------------

@@ -19,18 +19,23 @@ from pathlib import Path
 from .errors import DDError, Err
 
 
-@contextmanager
-def locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` (created with its parents if missing)."""
+def open_lock_file(path: Path) -> int:
+    """A descriptor of ``path`` to ``flock`` (the file and its parents are created if missing)."""
     path = Path(path)
     try:
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except FileNotFoundError:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
     except OSError as exc:
-        raise DDError(Err.IO_ERROR, {"reason": "lock_failed", "path": str(path), "error": str(exc)}, exc)
+        raise DDError(Err.IO_ERROR, {"reason": "lock_failed", "path": str(path), "error": str(exc)}, exc) from None
+
+
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (created with its parents if missing)."""
+    fd = open_lock_file(path)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

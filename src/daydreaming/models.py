@@ -70,6 +70,8 @@ class RawMetadata(_Contract):
     input_mode: str = "prompt"
     prompt_sha256: str | None = None
     parent_parsed_sha256: str | None = None  # the parent text the prompt was rendered from
+    batch_id: str | None = None  # an answer from a provider's Batch API: the batch, and its request's custom_id
+    custom_id: str | None = None
     raw_length: int
     raw_lines: int
     raw_path: str

@@ -154,6 +154,36 @@ class Paths:
         """The next free request slot of a provider (``daydreaming.ratelimit``)."""
         return self.data_root / ".ratelimit" / provider
 
+    def tokens_ratelimit_file(self, provider: str) -> Path:
+        """The next free tokens-per-minute slot of a provider (``daydreaming.ratelimit``)."""
+        return self.data_root / ".ratelimit" / f"{provider}.tokens"
+
+    def ratelimit_state_file(self, provider: str) -> Path:
+        """A provider's adaptive concurrency and the limits learned from its headers."""
+        return self.data_root / ".ratelimit" / f"{provider}.json"
+
+    def concurrency_slots_dir(self, provider: str) -> Path:
+        """One lock file per concurrent call to a provider (``daydreaming.concurrency``)."""
+        return self.data_root / ".ratelimit" / f"{provider}.slots"
+
+    @property
+    def batches_dir(self) -> Path:
+        """The batch records and the files sent and received (``daydreaming.batch``)."""
+        return self.data_root / ".batches"
+
+    def batch_records_dir(self, *, done: bool = False) -> Path:
+        """Records of batches: ``live/`` until every answer a batch got is in the store, then ``done/``."""
+        return self.batches_dir / ("done" if done else "live")
+
+    def batch_record(self, key: str, *, done: bool = False) -> Path:
+        return self.batch_records_dir(done=done) / f"{require_name('batch_key', key)}.json"
+
+    def batch_file(self, key: str, kind: str) -> Path:
+        """The requests sent (``input``), or the result files received (``output``, ``errors``)."""
+        if kind not in ("input", "output", "errors"):
+            raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_batch_file", "kind": kind})
+        return self.batches_dir / "files" / f"{require_name('batch_key', key)}.{kind}.jsonl"
+
     @property
     def journal_dir(self) -> Path:
         """Answers received but not yet in the store (``daydreaming.journal``)."""

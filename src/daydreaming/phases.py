@@ -68,10 +68,12 @@ def _draft_values(rt: Runtime, meta: MainMetadata) -> dict[str, Any]:
     return {"concepts": concepts}
 
 
-def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None) -> str:
+def build_prompt(rt: Runtime, stage: str, gen_id: str, parent_text: ParentText | None = None,
+                 meta: MainMetadata | None = None) -> str:
     """The stage input. ``parent_text(stage, gen_id)`` replaces reading the parent's parsed text
-    (``daydreaming estimate`` renders prompts of children whose parent has no answer yet)."""
-    return _render(rt, _metadata(rt, stage, gen_id), parent_text)
+    (``daydreaming estimate`` renders prompts of children whose parent has no answer yet), and
+    ``meta`` its ``metadata.json`` (a cohort not compiled yet, designed in memory)."""
+    return _render(rt, meta or _metadata(rt, stage, gen_id), parent_text)
 
 
 def _render(rt: Runtime, meta: MainMetadata, parent_text: ParentText | None = None) -> str:
@@ -99,7 +101,7 @@ def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
     meta = _metadata(rt, stage, gen_id)
     prompt = rt.store.read_prompt(stage, gen_id)
     _require_prompt(rt, stage, gen_id, meta, prompt)
-    parent_sha = _parent_digest(rt, meta, prompt)
+    parent_sha = parent_digest(rt, meta, prompt)
     if meta.mode == "copy":
         raw = raw_record(rt, meta, prompt, finish_reason="copy", input_mode="copy", duration_s=0.0,
                          prompt_sha256=sha256_text(prompt), parent_parsed_sha256=parent_sha)
@@ -111,7 +113,7 @@ def run_raw(rt: Runtime, stage: str, gen_id: str) -> None:
                                              rt.config.stage(stage).generation(), parent_sha))
 
 
-def _parent_digest(rt: Runtime, meta: MainMetadata, prompt: str) -> str | None:
+def parent_digest(rt: Runtime, meta: MainMetadata, prompt: str) -> str | None:
     """sha256 of the parent text this prompt was rendered from, recorded with the answer so that
     ``daydreaming check`` can tell a child whose parent changed since (a stale child). Only when
     rendering the parent's current parsed.txt gives this very prompt; otherwise unknown (None)."""

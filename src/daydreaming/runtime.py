@@ -23,6 +23,9 @@ from .store import GensDataLayer
 class Runtime:
     config: PipelineConfig
     paths: Paths
+    # provider -> calls in flight at most, when a run sets it otherwise than max_concurrent
+    # (snakemake --resources llm_<provider>=N); read when the LLM client is built
+    call_caps: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
@@ -76,27 +79,30 @@ class Runtime:
             provider = llm.model_providers.get(model_id)
             if provider is None:
                 provider = entry.provider if entry.provider in llm.providers else llm.default_provider
+            discount = entry.batch_discount
+            if discount is None and provider in llm.providers:
+                discount = llm.providers[provider].batch.discount
             routes[model_id] = ModelRoute(
                 model_id=model_id,
                 model=entry.model,
                 provider=provider,
                 prompt_usd_per_mtok=entry.prompt_usd_per_mtok,
                 completion_usd_per_mtok=entry.completion_usd_per_mtok,
+                batch_discount=discount or 0.0,
             )
         return routes
 
     @cached_property
     def llm(self):
         from .llm import LLMClient, ProviderConfig
-        from .ratelimit import RateLimiter
+        from .provider_limits import for_provider
 
         configured = self.config.llm.providers
         providers = {name: ProviderConfig(**settings.client_settings()) for name, settings in configured.items()}
-        throttles = {
-            name: RateLimiter(self.paths.ratelimit_file(name), settings.requests_per_minute).acquire
-            for name, settings in configured.items() if settings.requests_per_minute
-        }
-        return LLMClient(providers=providers, routes=self.routes, throttles=throttles)
+        # The in-process offline provider has no limits to learn or respect.
+        limits = {name: for_provider(self.paths, name, settings, self.call_caps.get(name))
+                  for name, settings in configured.items() if not settings.is_offline}
+        return LLMClient(providers=providers, routes=self.routes, limits=limits)
 
     @cached_property
     def ledger(self):
@@ -115,6 +121,15 @@ class Runtime:
             return None
         raw = entry.raw_metadata
         return {k: raw.get(k) for k in ("provider", "model", "cost_usd", "request_id", "usage")}
+
+    def batched(self, call: Any) -> bool:
+        """Whether a ``plan.GenCall`` goes through its provider's Batch API: the stage's ``batch``
+        when set, else the provider's ``batch.enabled`` (a copy never calls)."""
+        provider = self.provider_of(call)
+        if provider is None or provider not in self.config.llm.providers:
+            return False
+        chosen = self.config.stage(call.stage).batch
+        return self.config.llm.providers[provider].batch.enabled if chosen is None else chosen
 
     def provider_of(self, call: Any) -> str | None:
         """The provider a ``plan.GenCall`` would call (None: a copy, or no such model)."""

@@ -30,7 +30,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import failures, recovery, runlock
+from . import failures, jobs, recovery, runlock
+from .batch import gate as batch_gate
+from .batch import step as batch_step
 from .errors import DDError, Err
 from .plan import StorePlan, check_rerun_triggers, cohort_needs_compile
 from .runtime import Runtime
@@ -39,6 +41,7 @@ from .stages import STAGES
 
 _PLANS: dict[int, StorePlan] = {}
 _FINISHED: set[int] = set()  # configs whose run reached on_finish
+_WAITING: dict[int, frozenset[tuple[str, str]]] = {}
 
 
 def run_plan(workflow: Any, config: dict[str, Any]) -> StorePlan:
@@ -88,6 +91,7 @@ def executing(workflow: Any) -> bool:
 
 def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     rt = Runtime.from_config(config)
+    rt.call_caps = _call_caps(rt, workflow)
     paths, cohorts = rt.paths, rt.config.cohorts
     settings = workflow.dag_settings
     forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
@@ -104,14 +108,45 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
         for cohort in preview:
             _compile(rt, cohort)
         preview = []
+        batch_step.collect(rt)  # answers of batches that ended land before the plan reads the store
     plan = StorePlan.build(paths, cohorts, **build, preview=preview)
     if writes:
         recovery.sweep_temp_files(plan)
     plan.check_raw_invariant()
     _preflight(rt, plan, workflow, strict=writes)
-    if writes:  # Snakemake calls no handler when it finds nothing to do: say where the reports are
+    if writes:
+        batch_step.submit(rt, plan)
+        # Snakemake calls no handler when it finds nothing to do: say where the reports are
         atexit.register(_report_lines_unless_finished, config)
+    elif workflow.dryrun:
+        _print_estimate(rt, plan)
     return plan
+
+
+def run_targets(workflow: Any, config: dict[str, Any]) -> list[str]:
+    """What a plain run asks for: the plan's targets, less the generations that wait for a batch."""
+    plan = run_plan(workflow, config)
+    return batch_gate.targets(Runtime.from_config(config), plan, waiting_for_batch(workflow, config))
+
+
+def waiting_for_batch(workflow: Any, config: dict[str, Any]) -> frozenset[tuple[str, str]]:
+    """The generations of this run whose answers are to come from a batch (``batch.gate``); the
+    report rules do not wait for them either."""
+    key = id(workflow)
+    found = _WAITING.get(key)
+    if found is None:
+        rt, plan = Runtime.from_config(config), run_plan(workflow, config)
+        found = _WAITING[key] = frozenset(batch_gate.waiting(rt, plan) if batch_gate.in_use(rt) else ())
+    return found
+
+
+def _print_estimate(rt: Runtime, plan: StorePlan) -> None:
+    """A dry run prints what its pending calls would cost, one request each and in a batch."""
+    from . import estimate
+
+    if plan.pending_calls():
+        print(estimate.format_report(estimate.report(rt, plan)), file=sys.stderr, flush=True)
+    batch_step.report(rt)
 
 
 def _compile(rt: Runtime, cohort: str) -> None:
@@ -134,6 +169,7 @@ def _preflight(rt: Runtime, plan: StorePlan, workflow: Any, strict: bool) -> Non
         return
     providers = sorted({p for p in map(rt.provider_of, calls) if p})
     try:
+        batch_gate.check(rt, plan)
         rt.llm.require_credentials(providers)
         rt.ledger.check_not_exhausted({"pending_calls": len(calls)})
         require_free_disk(rt)
@@ -157,6 +193,38 @@ def on_start(workflow: Any, config: dict[str, Any]) -> None:
         return
     rt = Runtime.from_config(config)
     recovery.archive_forced(rt, sorted(_user_forced(workflow)))
+    if rt.config.llm.call_pool and getattr(workflow, "local_exec", False):  # SLURM jobs call in their job
+        _start_call_pool(rt, workflow)
+
+
+def _call_caps(rt: Runtime, workflow: Any) -> dict[str, int]:
+    """Provider -> calls in flight at most in this run: ``--resources llm_<provider>=N`` wins over
+    ``max_concurrent``, for the calls in flight across processes as for the raw jobs."""
+    caps = getattr(workflow, "global_resources", {}) or {}
+    found = {}
+    for name, settings in rt.config.llm.providers.items():
+        given = caps.get(jobs.resource_name(name))
+        value = getattr(given, "value", given)
+        found[name] = int(value) if isinstance(value, int) and value > 0 else settings.max_concurrent
+    return found
+
+
+def _start_call_pool(rt: Runtime, workflow: Any) -> None:
+    """Queue the calls of this run's raw jobs in the call pool (``daydreaming.callpool``): those
+    whose prompt exists now; the others when their prompt job ends."""
+    from . import callpool
+    from .paths import PROMPT
+
+    wanted = set()
+    for job in workflow.dag.needrun_jobs():
+        stage, _, phase = job.rule.name.partition("_")
+        if stage in STAGES and phase == "raw":
+            wanted.add((stage, job.wildcards.gen_id))
+    caps = rt.call_caps or _call_caps(rt, workflow)
+    threads = sum(caps.get(name, p.max_concurrent) for name, p in rt.config.llm.providers.items() if not p.is_offline)
+    if threads and wanted:
+        ready = sorted(key for key in wanted if PROMPT in rt.store.present(*key))
+        callpool.start(rt, threads, wanted, ready)
 
 
 def _user_forced(workflow: Any) -> set[tuple[str, str]]:
@@ -186,8 +254,13 @@ def on_finish(config: dict[str, Any], failed: bool) -> None:
 
     _FINISHED.add(id(config))
     rt = Runtime.from_config(config)
+    from . import callpool
+
+    callpool.stop(rt)
     if runlock.held(rt.paths):
         recovery.restore_unreplaced(rt)
+        if batch_gate.in_use(rt):  # the prompts this run rendered go into batches now, not next run
+            batch_step.submit(rt, StorePlan.build(rt.paths, rt.config.cohorts, policy=rt.config.rerun_policy))
     promote_parse_failures(rt)
     failures.print_summary(failures.summarize(rt.paths))
     _refresh_reports(config)

@@ -43,9 +43,9 @@ def test_without_a_budget_calls_never_wait_and_their_reservations_are_released(t
     ledger = Ledger(tmp_path, None)
     with ledger.reservation(1e9, {"gen_id": "a"}):
         with ledger.reservation(1e9, {"gen_id": "b"}):  # no budget: no limit
-            held = json.loads((tmp_path / "inflight.json").read_text())
+            held = Ledger(tmp_path).inflight.on_disk()  # another process's view: the files
             assert sorted(e["gen_id"] for e in held.values()) == ["a", "b"]  # on disk while in flight
-    assert json.loads((tmp_path / "inflight.json").read_text()) == {}
+    assert Ledger(tmp_path).inflight.on_disk() == {}
 
 
 def test_refused_once_spent_leaves_no_room(tmp_path):
@@ -86,7 +86,7 @@ def test_threads_wait_for_calls_in_flight(tmp_path):
     release.set()
     for t in threads:
         t.join(5)
-    assert len(started) == 5 and json.loads((tmp_path / "inflight.json").read_text()) == {}
+    assert len(started) == 5 and Ledger(tmp_path).inflight.on_disk() == {}
 
 
 def test_reservation_holds_across_processes_and_dies_with_its_process(tmp_path):
@@ -169,3 +169,31 @@ def test_a_retry_needs_room_again_after_a_billable_failed_attempt(tmp_path):
         with pytest.raises(DDError) as info:
             held.before_attempt()  # 0.6 spent + 0.6 worst case > 1.0
     assert info.value.ctx["reason"] == "budget_exhausted" and info.value.ctx["spent_usd"] == pytest.approx(0.6)
+
+
+# --- batches --------------------------------------------------------------------------------
+def test_a_batch_holds_as_many_requests_as_fit_and_nothing_settles_it_but_its_release(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    ledger.record({"cost_usd": 0.1})
+    with ledger.reservation(0.2, {"gen_id": "in_flight"}):
+        assert ledger.hold_batch("b1", [0.3, 0.3, 0.3], {"stage": "draft"}) == 2  # 0.1 + 0.2 + 0.6 <= 1.0
+    assert ledger.batch_holds() == {"b1": pytest.approx(0.6)}
+    assert ledger.hold_batch("b2", [0.5], {}) == 0  # no room beside the live batch: wait for it
+    (path,) = (tmp_path / "inflight").glob("batch.b1.json")
+    held = json.loads(path.read_text())
+    held["host"], held["at"] = "another-host", 0.0  # would be stale as a process's reservation
+    path.write_text(json.dumps(held))
+    assert Ledger(tmp_path, 1.0).settle() == 1  # a batch is never settled as lost in flight
+    assert [line.get("kind") for line in ledger.lines()] == ["answer"]
+    ledger.release("b1")
+    assert ledger.batch_holds() == {} and ledger.hold_batch("b2", [0.5], {}) == 1
+
+
+def test_a_batch_that_cannot_fit_beside_what_is_spent_is_refused(tmp_path):
+    ledger = Ledger(tmp_path, 1.0)
+    ledger.record({"cost_usd": 0.9})
+    with pytest.raises(DDError) as info:
+        ledger.hold_batch("b1", [0.2, 0.01], {"stage": "essay"})
+    assert info.value.code is Err.INVALID_CONFIG and info.value.ctx["reason"] == "budget_exhausted"
+    assert info.value.ctx["stage"] == "essay" and ledger.batch_holds() == {}
+    assert Ledger(tmp_path, None).hold_batch("b2", [5.0, 5.0], {}) == 2  # no budget: everything fits

@@ -10,6 +10,8 @@ import pytest
 
 from daydreaming.ratelimit import RateLimiter
 
+from tests.unit.clock import FakeTime
+
 WORKER = """
 import sys, time
 from daydreaming.ratelimit import RateLimiter
@@ -18,18 +20,6 @@ for _ in range(int(sys.argv[3])):
     limiter.acquire()
     print(time.time(), flush=True)
 """
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
 
 
 def test_starts_are_spaced_by_sixty_over_rpm(tmp_path):

@@ -6,7 +6,8 @@ anything the pipeline says about itself:
 
 * a generation's stored answer must be the *last* request for it: a request after it would be
   an answer that reached the store being bought again;
-* every earlier request for it must be accounted for in the ledger as lost in flight;
+* every earlier request for it must be accounted for in the ledger as lost in flight (a killed
+  run may add one for a call it reserved but never sent);
 * every answer line of the ledger must be an answer that is on disk (store or archive).
 """
 
@@ -20,6 +21,7 @@ import time
 from collections import defaultdict
 
 from daydreaming import paths as P
+from daydreaming.budget import Ledger
 from daydreaming.fsio import TMP_PREFIX
 
 from .llm_helpers import ledger_lines
@@ -69,8 +71,11 @@ def bought_twice(project: Project, server, gens: list[tuple[str, str]]) -> list[
             and by_gen[f"{stage}/{gen_id}"][-1].get("response_id") != stored_request_id(project, stage, gen_id)]
 
 
-def assert_nothing_bought_twice(project: Project, server, gens: list[tuple[str, str]]) -> dict[str, int]:
-    """The checks of the module doc; returns counts (requests, lost in flight) for benchmarks."""
+def assert_nothing_bought_twice(project: Project, server, gens: list[tuple[str, str]],
+                                interrupted_runs: int = 0) -> dict[str, int]:
+    """The checks of the module doc; returns counts (requests, lost in flight) for benchmarks.
+    ``interrupted_runs``: how many runs were killed (each may leave a reservation whose request
+    never left, settled as lost in flight)."""
     by_gen = requests_by_generation(server)
     ledger = ledger_lines(project)
     lost = defaultdict(int)
@@ -87,7 +92,11 @@ def assert_nothing_bought_twice(project: Project, server, gens: list[tuple[str, 
         assert requests[-1]["response_id"] == stored, (
             f"{stage}/{gen_id}: requested again after its answer {stored} was received: "
             f"{[r.get('response_id') for r in requests]}")
-        assert lost[(stage, gen_id)] == len(requests) - 1, (stage, gen_id, lost[(stage, gen_id)], len(requests))
+        # Every earlier request is a lost-in-flight line. A process killed after reserving a call but
+        # before its request left leaves one more (the ledger over-counts rather than under-counts);
+        # at most one per interrupted run.
+        assert len(requests) - 1 <= lost[(stage, gen_id)] <= len(requests) - 1 + interrupted_runs, (
+            stage, gen_id, lost[(stage, gen_id)], len(requests))
     answers = {line["request_id"] for line in ledger if line.get("kind") == "answer"}
     assert answers <= stored_ids | archived_request_ids(project), answers - stored_ids
     assert stored_ids <= answers, stored_ids - answers
@@ -100,5 +109,4 @@ def assert_nothing_left_behind(project: Project) -> None:
     assert not journal.is_dir() or not any(p.is_file() for p in journal.rglob("*")), list(journal.rglob("*"))
     temps = [p for p in project.paths.gens_root.rglob(f"{TMP_PREFIX}*")]
     assert not temps, temps
-    inflight = project.paths.ledger_dir / "inflight.json"
-    assert not inflight.exists() or json.loads(inflight.read_text()) == {}
+    assert Ledger(project.paths.ledger_dir).inflight.on_disk() == {}

@@ -41,7 +41,7 @@ def test_signals_at_random_moments_buy_no_answer_twice(drafts, llm_server, name)
     llm_server.latency_s = 0.0
     final = project.snakemake()
     assert final.returncode == 0, final.output
-    assert_nothing_bought_twice(project, llm_server, [("draft", g) for g in ids])
+    assert_nothing_bought_twice(project, llm_server, [("draft", g) for g in ids], interrupted_runs=3)
     assert_nothing_left_behind(project)
     assert project.snakemake("-n").jobs() == {}
 

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from daydreaming.budget import Ledger
 from daydreaming.cohort.compile import compile_cohort
 from daydreaming.estimate import tokens_of
 
@@ -90,7 +91,7 @@ def test_worst_case_reservations_hold_across_concurrent_jobs(project, llm_server
     assert llm_server.max_in_flight == 2  # a third $0.40 reservation would pass $1.00
     spent = sum(x["cost_usd"] for x in ledger_lines(project))
     assert 0 < spent < 0.2
-    assert json.loads((project.paths.data_root / ".ledger" / "inflight.json").read_text()) == {}
+    assert Ledger(project.paths.ledger_dir).inflight.on_disk() == {}
 
 
 def _estimate(project: Project) -> dict:

@@ -21,7 +21,7 @@ from .models import Combo, Concept, ModelEntry, Template
 LEVELS = ("sentence", "paragraph", "article")
 TEMPLATE_COLUMNS = ("template_id", "template_name", "description", "parser", "generator")
 MODEL_COLUMNS = ("id", "model", "provider", "display_name", "specialization")
-PRICE_COLUMNS = ("prompt_usd_per_mtok", "completion_usd_per_mtok")
+PRICE_COLUMNS = ("prompt_usd_per_mtok", "completion_usd_per_mtok", "batch_discount")
 COMBO_COLUMNS = ("combo_id", "version", "concept_id", "description_level", "k_max", "created_at")
 
 

@@ -40,8 +40,9 @@ class ModelEntry(_Row):
     specialization: str = ""
     prompt_usd_per_mtok: float | None = Field(None, ge=0)
     completion_usd_per_mtok: float | None = Field(None, ge=0)
+    batch_discount: float | None = Field(None, ge=0, lt=1)  # blank: the provider's batch.discount
 
-    @field_validator("prompt_usd_per_mtok", "completion_usd_per_mtok", mode="before")
+    @field_validator("prompt_usd_per_mtok", "completion_usd_per_mtok", "batch_discount", mode="before")
     @classmethod
     def _blank_price(cls, value: object) -> object:
         return None if value == "" else value

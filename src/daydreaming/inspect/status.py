@@ -107,7 +107,7 @@ def _pending_usd(scope: Scope) -> dict[tuple[str, str], float | None]:
         return {}  # the estimate reads the whole store for answer lengths: only when needed
     from ..estimate import Estimator
 
-    return {(c.stage, c.gen_id): c.usd for c in Estimator(scope.rt, scope.plan).calls()}
+    return {(c.stage, c.gen_id): c.run_usd for c in Estimator(scope.rt, scope.plan).calls()}
 
 
 def gather(scope: Scope) -> dict[tuple[str, str], GenFacts]:

@@ -63,7 +63,8 @@ def orphans(scope: Scope, listed: set[tuple[str, str]]) -> list[Finding]:
 def _bookkeeping_dirs(scope: Scope) -> Iterator[Path | str]:
     paths = scope.paths
     yield paths.ledger_dir
-    for root in (paths.failures_dir, paths.journal_dir):
+    yield Ledger(paths.ledger_dir).inflight.directory
+    for root in (paths.failures_dir, paths.journal_dir, paths.batches_dir):
         yield from (e.path for e in _entries(root) if e.is_dir())
     for cohort in _entries(paths.cohorts_dir):
         if cohort.is_dir():

@@ -12,6 +12,7 @@ server uses, so the demo needs neither a server nor a key and still exercises th
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import threading
@@ -26,7 +27,7 @@ from ..errors import DDError, Err
 from ..offline.responder import GENERATION_HEADER, dispatch
 from .config import GenerationSettings, ModelRoute, ProviderConfig
 from .reply import Answer, read_answer
-from .retry import RetryPolicy, Sleep, call_with_retries, redact_url
+from .retry import RetryPolicy, Sleep, call_with_retries, parse_retry_after, redact_url
 
 T = TypeVar("T")
 _OFFLINE_URL = "http://offline.invalid/v1"
@@ -90,8 +91,9 @@ class LLMClient:
     """Generate text for catalog model ids; thread-safe (one cached SDK client per provider).
 
     ``sleep`` and ``rng`` are injectable so retry tests do not wait for real backoff.
-    ``throttles`` maps a provider to a callable run before every attempt (retries included),
-    e.g. a requests-per-minute limiter that holds across processes (``daydreaming.ratelimit``).
+    ``limits`` maps a provider to its gate (``daydreaming.provider_limits.ProviderLimits``):
+    every attempt (retries included) waits in ``limits.attempt(tokens)`` until it may start,
+    runs inside it, and reports the reply's status and headers to it (429s, x-ratelimit-*).
     """
 
     def __init__(
@@ -101,11 +103,11 @@ class LLMClient:
         *,
         sleep: Sleep = time.sleep,
         rng: Callable[[], float] = random.random,
-        throttles: dict[str, Callable[[], object]] | None = None,
+        limits: dict[str, Any] | None = None,
     ) -> None:
         self._providers = dict(providers)
         self._routes = dict(routes)
-        self._throttles = dict(throttles or {})
+        self._limits = dict(limits or {})
         self._sleep = sleep
         self._rng = rng
         self._lock = threading.Lock()
@@ -187,20 +189,51 @@ class LLMClient:
         sdk, secrets = self._sdk_for(route.provider)
         request = _request_kwargs(route, prompt, settings, generation)
         policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_wait_s)
-        throttle = self._throttles.get(route.provider)
+        limits = self._limits.get(route.provider)
+        tokens = math.ceil(len(prompt) / 4) + settings.max_tokens  # as providers count a request for TPM
+
+        def send(reply: Any) -> tuple[Answer, str | None]:
+            """One request; ``reply`` (the limits' record of it, if any) hears its status and headers."""
+            try:
+                raw = sdk.chat.completions.with_raw_response.create(**request)
+            except openai.APIStatusError as exc:
+                if reply is not None:
+                    reply.status, reply.headers = exc.status_code, exc.response.headers
+                    reply.retry_after = parse_retry_after(exc.response.headers.get("retry-after"))
+                raise
+            if reply is not None:
+                reply.status, reply.headers = raw.status_code, raw.headers
+            return read_answer(raw.content), raw.headers.get("x-request-id")
 
         def attempt() -> tuple[Answer, str | None]:
-            if throttle is not None:
-                throttle()
-            raw = sdk.chat.completions.with_raw_response.create(**request)
-            return read_answer(raw.content), raw.headers.get("x-request-id")
+            if limits is None:
+                return send(None)
+            with limits.attempt(tokens) as reply:
+                return send(reply)
 
         started = time.monotonic()
         (answer, header_id), attempts = call_with_retries(
             attempt, policy, ctx, secrets=secrets, sleep=self._sleep, rng=self._rng,
             before_attempt=before_attempt, on_failed_attempt=on_failed_attempt,
         )
-        return _result(answer, header_id, route, settings, attempts, time.monotonic() - started)
+        return answer_result(answer, header_id, route, settings, attempts, time.monotonic() - started)
+
+    def provider_call(self, provider: str, call: Callable[[openai.OpenAI], T], operation: str) -> T:
+        """One Batch API operation (``call(sdk)``, e.g. an upload or a batch's status) with the
+        provider's retries; its errors are coded and scrubbed as a chat call's are."""
+        cfg = self._provider(provider)
+        sdk, secrets = self._sdk_for(provider)
+        policy = RetryPolicy(cfg.max_retries, cfg.backoff_base_s, cfg.backoff_max_s, cfg.max_retry_wait_s)
+        ctx = {"provider": provider, "base_url": redact_url(cfg.base_url), "operation": operation}
+        result, _ = call_with_retries(lambda: call(sdk), policy, ctx, secrets=secrets, sleep=self._sleep,
+                                      rng=self._rng)
+        return result
+
+    def batch_body(self, model_id: str, prompt: str, settings: GenerationSettings) -> dict[str, Any]:
+        """The request body of one call inside a batch: what ``generate`` would send."""
+        body = _request_kwargs(self.route(model_id), prompt, settings, None)
+        body.pop("timeout", None)
+        return body
 
     def close(self) -> None:
         """Close the cached SDK clients (their connection pools)."""
@@ -253,8 +286,10 @@ def _reported_cost(raw: dict[str, Any]) -> float | None:
     return float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None
 
 
-def _result(answer: Answer, header_id: str | None, route: ModelRoute, settings: GenerationSettings, attempts: int,
-            duration_s: float) -> LLMResult:
+def answer_result(answer: Answer, header_id: str | None, route: ModelRoute, settings: GenerationSettings,
+                  attempts: int, duration_s: float, *, batch: bool = False) -> LLMResult:
+    """The result of an answer; its cost is the one the provider reports, else the price columns'
+    (the batch price for an answer from a batch)."""
     usage = _usage(answer.usage, settings.max_tokens)
     completion_tokens = usage["completion_tokens"]
     cost = _reported_cost(answer.usage)
@@ -265,7 +300,7 @@ def _result(answer: Answer, header_id: str | None, route: ModelRoute, settings: 
         or (completion_tokens is not None and completion_tokens >= settings.max_tokens),
         usage=usage,
         request_id=answer.request_id or header_id,
-        cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens),
+        cost_usd=cost if cost is not None else route.cost_usd(usage["prompt_tokens"], completion_tokens, batch=batch),
         duration_s=duration_s,
         attempts=attempts,
         provider=route.provider,

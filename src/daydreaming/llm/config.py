@@ -99,12 +99,15 @@ class ModelRoute(_Frozen):
     provider: str = Field(min_length=1)
     prompt_usd_per_mtok: float | None = Field(default=None, ge=0)
     completion_usd_per_mtok: float | None = Field(default=None, ge=0)
+    batch_discount: float = Field(default=0.0, ge=0, lt=1)  # the Batch API's price cut for this model
 
-    def cost_usd(self, prompt_tokens: int | None, completion_tokens: int | None) -> float | None:
-        """Cost from the price columns, or None when a price or a token count is unknown."""
+    def cost_usd(self, prompt_tokens: int | None, completion_tokens: int | None, *, batch: bool = False) -> float | None:
+        """Cost from the price columns (at the batch price when ``batch``), or None when a price or a
+        token count is unknown."""
         if None in (self.prompt_usd_per_mtok, self.completion_usd_per_mtok, prompt_tokens, completion_tokens):
             return None
-        return (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
+        usd = (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
+        return usd * (1.0 - self.batch_discount) if batch else usd
 
 
 class GenerationSettings(_Frozen):

@@ -34,7 +34,8 @@ class Fault:
 
     ``match``: apply to requests whose prompt contains this substring (a rule) instead of to the
     next request in FIFO order; ``times``: how many requests a rule hits (None = forever).
-    ``body``: answer 200 with one of :data:`BAD_BODIES` instead of the answer.
+    ``body``: answer 200 with one of :data:`BAD_BODIES` instead of the answer. ``headers`` are
+    added to the reply, whatever it is.
     """
 
     status: int | None = None
@@ -46,6 +47,7 @@ class Fault:
     usage_cost: float | None = None
     usage: dict[str, Any] = field(default_factory=dict)
     body: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)  # extra reply headers, e.g. x-ratelimit-*
     match: str | None = None
     times: int | None = None
 

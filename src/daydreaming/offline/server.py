@@ -4,8 +4,10 @@ Why a real server: the LLM client must be tested through the real ``openai`` SDK
 sockets (status codes, headers, timeouts, dropped connections), and a Snakemake run in another
 process must be able to point at it and then be inspected. Stdlib only (``ThreadingHTTPServer``).
 
-Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models`` (the API) and ``GET /_stats``,
-``GET /_requests``, ``POST /_faults``, ``POST /_reset`` (control; not counted as requests).
+Endpoints: ``POST /v1/chat/completions``, ``GET /v1/models``, the Batch API under ``/v1/files`` and
+``/v1/batches`` (``daydreaming.offline.batches``) and ``GET /_stats``, ``GET /_requests``,
+``GET /_batch_lines``, ``POST /_faults``, ``POST /_batches``, ``POST /_reset`` (control; not
+counted as requests).
 Keys are never stored: an ``Authorization`` header is recorded as present/absent plus a sha256.
 Each log entry names the generation the request was for (``generation``: the client's
 ``X-Daydreaming-Generation`` header, else None), so tests can count requests per generation.
@@ -24,9 +26,11 @@ from collections import Counter
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qsl
 from typing import Any, Iterator
 
 from ..errors import DDError
+from .batches import BatchService
 from .faults import Fault, FaultBook, apply_to_payload, bad_body
 from .responder import GENERATION_HEADER, dispatch, error_body, prompt_of
 
@@ -45,11 +49,13 @@ class OfflineServer(ThreadingHTTPServer):
     """The server plus its observable state (request log, counters, faults, latency)."""
 
     daemon_threads = True
+    request_queue_size = 1024  # the listen backlog: 256 clients connecting at once must not be refused
 
     def __init__(self, port: int = 0, latency_s: float = 0.0, host: str = "127.0.0.1") -> None:
         super().__init__((host, port), _Handler)
         self.latency_s = latency_s
         self.faults = FaultBook()
+        self.batches = BatchService()
         self.stopping = threading.Event()
         self._lock = threading.Lock()
         self._requests: list[dict[str, Any]] = []
@@ -83,6 +89,11 @@ class OfflineServer(ThreadingHTTPServer):
         with self._lock:
             return self._max_in_flight
 
+    @property
+    def in_flight_now(self) -> int:
+        with self._lock:
+            return self._in_flight
+
     @contextmanager
     def in_flight(self) -> Iterator[None]:
         with self._lock:
@@ -101,6 +112,7 @@ class OfflineServer(ThreadingHTTPServer):
     def reset(self) -> None:
         """Forget requests, counters and faults (the latency setting stays)."""
         self.faults.clear()
+        self.batches.reset()
         with self._lock:
             self._requests.clear()
             self._statuses.clear()
@@ -155,6 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._route(b"")
 
+    def do_DELETE(self) -> None:
+        self._route(b"")
+
     def do_POST(self) -> None:
         self._route(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
 
@@ -172,6 +187,10 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._send(200, srv.stats())
             if self.command == "GET" and path == "/_requests":
                 return self._send(200, {"requests": srv.requests})
+            if self.command == "GET" and path == "/_batch_lines":
+                return self._send(200, {"lines": srv.batches.lines})
+            if self.command == "POST" and path == "/_batches":
+                return self._send(200, srv.batches.configure(json.loads(body or b"{}")))
             if self.command == "POST" and path == "/_reset":
                 srv.reset()
                 return self._send(200, {"ok": True})
@@ -185,7 +204,27 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "POST" and path.endswith("/chat/completions"):
             with self.server.in_flight():
                 return self._chat(path, body)
+        if "/files" in path or "/batches" in path:
+            return self._batch_api(path, body)
         return self._answer(path, body, _parse_json(body), None)
+
+    def _batch_api(self, path: str, body: bytes) -> None:
+        """A Batch API request: done at once (a client killed while it waits for the reply has
+        still uploaded its file or created its batch, as with a real provider), then answered."""
+        entry = self._entry(path, {}, None)
+        self.server.record(entry)
+        query = dict(parse_qsl(self.path.partition("?")[2]))
+        op, (status, payload) = self.server.batches.handle(self.command, path, query,
+                                                           self.headers.get("Content-Type", ""), body)
+        ids = {k: payload.get(k) for k in ("id", "input_file_id", "status", "filename")
+               if isinstance(payload, dict) and payload.get(k) is not None}
+        self.server.note(entry, op=op, status=status, **{f"reply_{k}": v for k, v in ids.items()})
+        self.server.wait(self.server.latency_s + self.server.batches.op_latency.get(op, 0.0))
+        if isinstance(payload, bytes):
+            self._send_bytes(status, payload, "application/octet-stream", {})
+        else:
+            self._send(status, payload)
+        self.server.note(entry, delivered=True)
 
     def _chat(self, path: str, body: bytes) -> None:
         request = _parse_json(body)
@@ -193,6 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, body: bytes, request: dict[str, Any], fault: Fault | None) -> None:
         entry = self._entry(path, request, fault)
+        entry["in_flight"] = self.server.in_flight_now  # this request included: what the provider bears
         seq = self.server.record(entry)
         self.server.wait(self.server.latency_s + (fault.latency_s if fault else 0.0))
         if fault is not None and fault.drop:
@@ -211,16 +251,20 @@ class _Handler(BaseHTTPRequestHandler):
         # An answer is generated (and billed) whether or not the client is still there to read it.
         self.server.note(entry, response_id=payload.get("id"), usage=payload.get("usage"))
         replaced = bad_body(fault, payload)
+        extra = dict(fault.headers) if fault is not None else {}
         if replaced is None:
-            self._send(status, payload)
+            self._send(status, payload, extra)
         else:
             request_id = payload.get("id")
-            self._send_bytes(status, *replaced, {"x-request-id": request_id} if isinstance(request_id, str) else {})
+            self._send_bytes(status, *replaced, {**extra, **({"x-request-id": request_id}
+                                                             if isinstance(request_id, str) else {})})
         self.server.note(entry, delivered=True)
 
     def _fail(self, fault: Fault) -> None:
         status = fault.status or 500
-        headers = {} if fault.retry_after is None else {"Retry-After": _format_seconds(fault.retry_after)}
+        headers = dict(fault.headers)
+        if fault.retry_after is not None:
+            headers["Retry-After"] = _format_seconds(fault.retry_after)
         message = fault.message or f"injected fault {status}"
         self._send(status, error_body(message, status, "injected_fault"), headers)
 

@@ -47,7 +47,7 @@ def pending_calls(rt: Runtime, cohort: str) -> list[dict]:
         return []
     return [{"stage": c.stage, "model_id": c.model_id,
              "template_id": plan.generation_call(c.stage, c.gen_id).template_id,
-             "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens, "usd": c.usd}
+             "prompt_tokens": c.prompt_tokens, "completion_tokens": c.completion_tokens, "usd": c.run_usd}
             for c in Estimator(rt, plan).calls()]
 
 

@@ -44,12 +44,17 @@ def _blocked(plan: StorePlan, stage: str, gen_id: str | None) -> bool:
     return False
 
 
-def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
+def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
+                 waiting: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
-    when it is newer than the scores (a recompiled cohort may have lost members)."""
+    when it is newer than the scores (a recompiled cohort may have lost members). Evaluations
+    that ``waiting`` holds (their answer, or an ancestor's, is to come from a batch) are left
+    out: this run cannot produce them."""
     paths = plan.paths
     built = _mtime_ns(scores_csv)
     membership = paths.membership_csv(cohort_id)
+    if not membership.exists():  # a dry run of a cohort not compiled yet: its run compiles it first
+        return []
     # Declared only when newer for the same reason as settled evaluations, and because a run
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
@@ -62,7 +67,7 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
             parsed = paths.parsed_path("evaluation", member.gen_id)
             if (_mtime_ns(parsed) or 0) > built:
                 inputs.append(str(parsed))
-        elif not _blocked(plan, "evaluation", member.gen_id):
+        elif ("evaluation", member.gen_id) not in waiting and not _blocked(plan, "evaluation", member.gen_id):
             inputs.append(str(paths.parsed_path("evaluation", member.gen_id)))
     return inputs
 
