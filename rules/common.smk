@@ -7,7 +7,6 @@ from daydreaming.stages import GEN_ID_PATTERN, STAGES
 
 PATHS = Paths.from_str(config.get("data_root"))
 COHORTS = list(config.get("cohorts", []))
-LOGS = "logs"
 
 
 wildcard_constraints:
@@ -34,8 +33,8 @@ for _name, _cap in jobs.llm_caps(config).items():
     workflow.global_resources.setdefault(_name, _cap)
 
 
-def llm_resources(stage):
-    return jobs.llm_resources(config, current_plan, stage)
+def llm_resources(stage, phase="raw"):
+    return jobs.llm_resources(config, current_plan, stage, phase)
 
 
 # What each phase job declares as input: StorePlan decides, from the store, which upstream
@@ -62,4 +61,4 @@ def gen_output(stage, name):
 
 
 def phase_log(stage, phase):
-    return f"{LOGS}/{stage}_{phase}/{{gen_id}}.log"
+    return PATHS.log_pattern(f"{stage}_{phase}", "gen_id")

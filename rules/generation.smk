@@ -54,5 +54,8 @@ for stage in STAGES:
             meta=gen_output(stage, "parsed_metadata.json"),
         log:
             phase_log(stage, "parsed"),
+        resources:
+            # a new generation's parse job renders, calls and parses (StorePlan.in_one_job)
+            **llm_resources(stage, "parsed"),
         run:
-            jobs.phase(config, rule, wildcards.gen_id, log[0])
+            jobs.phase(config, rule, wildcards.gen_id, log[0], current_plan)

@@ -50,7 +50,7 @@ def computed_outputs():
 
 
 def report_log(rule):
-    return f"{LOGS}/{rule}/{{cohort}}.log"
+    return PATHS.log_pattern(rule, "cohort")
 
 
 def report_targets():

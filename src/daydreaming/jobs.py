@@ -47,15 +47,23 @@ def _stage_phase(rule: str) -> tuple[str, str]:
     return require_stage(stage), phase_name
 
 
-def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
+def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None,
+          plan: Callable[[], StorePlan] | None = None) -> None:
+    """Run the phase of ``rule`` for one generation; a parse job that the plan made the whole
+    generation's job (``StorePlan.in_one_job``: nothing of it existed) runs all three phases.
+    Each phase keeps its own failure record, so a failed call reads as one in every summary."""
     stage, phase_name = _stage_phase(rule)
     rt = Runtime.from_config(config)
-    try:
-        _logged(log, f"{rule} {gen_id}", lambda: PHASES[phase_name](rt, stage, gen_id))
-    except Exception as exc:
-        failures.record_failure(rt.paths, stage, phase_name, gen_id, exc, log)
-        raise
-    failures.clear_failure(rt.paths, stage, phase_name, gen_id)
+    names = [phase_name]
+    if phase_name == "parsed" and plan is not None and plan().in_one_job(stage, gen_id):
+        names = list(PHASES)  # prompt, raw, parsed
+    for name in names:
+        try:
+            _logged(log, f"{stage}_{name} {gen_id}", lambda: PHASES[name](rt, stage, gen_id))
+        except Exception as exc:
+            failures.record_failure(rt.paths, stage, name, gen_id, exc, log)
+            raise
+        failures.clear_failure(rt.paths, stage, name, gen_id)
 
 
 # --- concurrency caps ----------------------------------------------------------------------
@@ -70,13 +78,20 @@ def llm_caps(config: dict[str, Any]) -> dict[str, int]:
     return {resource_name(name): p.max_concurrent for name, p in providers.items()}
 
 
-def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: str) -> dict[str, Callable]:
-    """Per-job resources of ``<stage>_raw``: 1 of ``llm_<provider>`` for its model's provider."""
+def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: str,
+                  phase_name: str = "raw") -> dict[str, Callable]:
+    """Per-job resources of a job that may call: 1 of ``llm_<provider>`` for its model's
+    provider, held by every ``<stage>_raw`` job and by a ``<stage>_parsed`` job only when it is
+    the whole generation's job (``StorePlan.in_one_job``)."""
     rt = Runtime.from_config(config)
+
+    def calls(gen_id: str) -> bool:
+        return phase_name == "raw" or plan().in_one_job(stage, gen_id)
 
     def holds(provider: str) -> Callable[[Any], int]:
         def amount(wildcards: Any) -> int:
-            return int(rt.provider_of(plan().generation_call(stage, wildcards.gen_id)) == provider)
+            gen_id = wildcards.gen_id
+            return int(calls(gen_id) and rt.provider_of(plan().generation_call(stage, gen_id)) == provider)
 
         return amount
 

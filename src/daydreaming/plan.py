@@ -7,6 +7,13 @@ is forced. We get the seed's rule from Snakemake by declaring an upstream edge o
 is needed: when the job's own outputs are missing, when the user forced an upstream phase of
 the same generation, or when ``rerun_policy: make`` asks for make's rule between parent and
 child. Everything is decided from one directory read per generation.
+
+A generation that has nothing yet (no prompt, answer or parse) is one job, its
+``<stage>_parsed``, which renders the prompt, obtains the answer and parses it: one job
+instead of three in the DAG, which is what makes planning a fresh 20,000-generation cohort
+fit in seconds (Snakemake spends about a millisecond per job). Where the run could tell the
+three phases apart (``--until``/``--omit-from``, a forced prompt or raw rule, a cluster run
+whose cheap phases are local rules) they stay three jobs: ``one_job_stages`` says where not.
 """
 
 from __future__ import annotations
@@ -23,6 +30,8 @@ from .stages import PARENT_STAGE
 from .store import GensDataLayer
 
 MAX_LISTED = 20
+# What a generation's three phases write: a generation with none of them is new.
+PHASE_FILES = frozenset({P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA})
 
 
 @dataclass(frozen=True)
@@ -45,14 +54,17 @@ class StorePlan:
     forceall: bool = False
     # Generations a cohort compile would create: their metadata.json counts as written.
     unwritten: frozenset[tuple[str, str]] = frozenset()
+    # Stages whose new generations are one job (see the module doc); none unless the run says so.
+    one_job_stages: frozenset[str] = frozenset()
     _present: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict, repr=False)
     _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
     _calls: dict[tuple[str, str], GenCall] = field(default_factory=dict, repr=False)
+    _cohorts: dict[str, list[Member]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
               forced_rules: Iterable[str] = (), forceall: bool = False, *,
-              preview: Iterable[str] = ()) -> "StorePlan":
+              preview: Iterable[str] = (), one_job_stages: Iterable[str] = ()) -> "StorePlan":
         """The plan of the given cohorts. Cohorts in ``preview`` are designed from their spec in
         memory (nothing is written): what a run would do once it has compiled them."""
         from .cohort.compile import design_cohort, members_of
@@ -61,9 +73,16 @@ class StorePlan:
         designed = {c: members_of(design_cohort(paths, c)[1]) for c in cohorts if c in preview}
         groups = [designed[c] if c in designed else read_membership(paths.membership_csv(c)) for c in cohorts]
         unwritten = frozenset((m.stage, m.gen_id) for group in designed.values() for m in group)
-        plan = cls(paths, merge_members(groups), policy, frozenset(forced_rules), forceall, unwritten)
+        plan = cls(paths, merge_members(groups), policy, frozenset(forced_rules), forceall, unwritten,
+                   frozenset(one_job_stages))
         plan._by_key = {(m.stage, m.gen_id): m for m in plan.members}
+        plan._cohorts = dict(zip(cohorts, groups))
         return plan
+
+    def cohort_members(self, cohort_id: str) -> list[Member]:
+        """One cohort's members as this plan sees them (designed in memory if not compiled yet)."""
+        found = self._cohorts.get(cohort_id)
+        return found if found is not None else read_membership(self.paths.membership_csv(cohort_id))
 
     @property
     def store(self) -> GensDataLayer:
@@ -182,7 +201,16 @@ class StorePlan:
                   or self.forced(stage, "prompt"))
         return [str(self.paths.prompt_path(stage, gen_id))] if needed else []
 
+    def in_one_job(self, stage: str, gen_id: str) -> bool:
+        """True when this generation's ``<stage>_parsed`` job also renders its prompt and obtains
+        its answer: it has none of its phase files and the user forced neither its prompt nor its
+        answer (a forced phase must be a job of its own rule for Snakemake to force it)."""
+        return (stage in self.one_job_stages and not self.present(stage, gen_id) & PHASE_FILES
+                and not self.forced(stage, "prompt", "raw"))
+
     def parsed_inputs(self, stage: str, gen_id: str) -> list[str]:
+        if self.in_one_job(stage, gen_id):
+            return self.prompt_inputs(stage, gen_id)
         needed = (self.policy == "make" or self._missing(stage, gen_id, P.PARSED, P.PARSED_METADATA, P.RAW)
                   or self.forced(stage, "prompt", "raw"))
         return [str(self.paths.raw_path(stage, gen_id))] if needed else []

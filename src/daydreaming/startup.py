@@ -89,7 +89,8 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     paths, cohorts = rt.paths, rt.config.cohorts
     settings = workflow.dag_settings
     forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
-    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall))
+    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall),
+                 one_job_stages=one_job_stages(workflow))
     if workflow.remote_exec or workflow.subprocess_exec:
         return StorePlan.build(paths, cohorts, **build)
     check_rerun_triggers(t.name for t in settings.rerun_triggers)
@@ -108,6 +109,27 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     plan.check_raw_invariant()
     _preflight(rt, plan, workflow, strict=writes)
     return plan
+
+
+def one_job_stages(workflow: Any) -> frozenset[str]:
+    """The stages whose new generations run as one job (``StorePlan.in_one_job``).
+
+    All of them when this process runs the jobs (locally, or a dry run of a local run), except
+    where the run's options name phase rules that must then exist as jobs: ``--until``,
+    ``--omit-from``, ``--allowed-rules``. A cluster run keeps the three phases apart so that
+    only LLM calls become cluster jobs (the cheap phases are local rules): its executor is
+    remote, and a dry run of it knows it by the groups its profile gives ``<stage>_raw``.
+    A job run in a process of its own must see what the run that started it decided.
+    """
+    if workflow.remote_exec:
+        return frozenset()
+    if workflow.subprocess_exec:
+        return frozenset(STAGES)
+    settings = workflow.dag_settings
+    if settings.until or settings.omit_from or settings.allowed_rules or not workflow.local_exec:
+        return frozenset()
+    grouped = getattr(getattr(workflow, "group_settings", None), "overwrite_groups", None) or {}
+    return frozenset(stage for stage in STAGES if f"{stage}_raw" not in grouped)
 
 
 def _compile(rt: Runtime, cohort: str) -> None:

@@ -16,7 +16,6 @@ evaluations this run produces; but two things must not happen:
 
 from __future__ import annotations
 
-from ..membership import read_membership
 from ..plan import StorePlan
 from ..stages import PARENT_STAGE
 from .state import gen_state
@@ -53,7 +52,7 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
     # Declared only when newer for the same reason as settled evaluations, and because a run
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
-    for member in read_membership(paths.membership_csv(cohort_id)):
+    for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
         if member.stage != "evaluation":
             continue
         if plan.settled("evaluation", member.gen_id):
