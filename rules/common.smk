@@ -22,9 +22,11 @@ def current_plan():
 
 @startup.guarded
 def all_targets(wildcards):
-    targets = current_plan().targets()
+    requested = first_scan_store_inputs()  # rules/report_common.smk
+    targets = current_plan().targets(requested)
     # With nothing to do, name the memberships so `rule all` is not an always-run job.
-    return (targets or [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()  # rules/report.smk
+    idle = not (targets or requested)
+    return (targets if not idle else [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()
 
 
 # Concurrent calls per provider across all jobs: each <stage>_raw job holds 1 of

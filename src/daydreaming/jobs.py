@@ -17,6 +17,7 @@ from .membership import cohort_members, metadata_from_row
 from .phases import PHASES
 from .plan import StorePlan
 from .runtime import Runtime
+from .startup import with_signature
 from .stages import require_stage
 
 
@@ -93,9 +94,20 @@ def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: 
             gen_id = wildcards.gen_id
             return int(calls(gen_id) and rt.provider_of(plan().generation_call(stage, gen_id)) == provider)
 
-        return amount
+        return with_signature(amount)
 
-    return {resource_name(name): holds(name) for name in rt.config.llm.providers}
+    return {resource_name(name): holds(name) for name in routed_providers(rt)}
+
+
+def routed_providers(rt: Runtime) -> list[str]:
+    """The providers some catalog model is routed to: the only ones a job can hold a token of
+    (each declared resource is evaluated for every job). All of them when the catalog cannot
+    be read here: its error belongs to the jobs that need it."""
+    try:
+        routed = {route.provider for route in rt.routes.values()}
+    except DDError:
+        routed = set(rt.config.llm.providers)
+    return [name for name in rt.config.llm.providers if name in routed]
 
 
 def seed_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:

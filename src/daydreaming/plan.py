@@ -32,6 +32,7 @@ from .store import GensDataLayer
 MAX_LISTED = 20
 # What a generation's three phases write: a generation with none of them is new.
 PHASE_FILES = frozenset({P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA})
+Key = tuple[str, str, str]  # (stage, gen_id, file name): one file of the store
 
 
 @dataclass(frozen=True)
@@ -134,23 +135,51 @@ class StorePlan:
                                                               for stage, ids in by_stage.items()))
             raise first
 
-    def targets(self) -> list[str]:
+    def targets(self, requested: Iterable[str] = ()) -> list[str]:
         """The files to request so that every missing store file gets made.
 
         Snakemake skips a missing intermediate when the files after it are present, and only
-        re-runs a job for a missing file that something requests. Each generation is
-        represented by its parse record; other missing files are requested by name unless
-        an edge declared by ``*_inputs`` already reaches them (fewer targets, faster DAG).
+        re-runs a job for a missing file that a running job (or ``rule all``) requests. Each
+        generation is represented by its parse record; other missing files are requested by
+        name. A missing file that a job certain to run already requests is left out: a job
+        that makes a missing target runs, and so does the job of each missing file it declares
+        (``*_inputs``), and so on; ``requested`` are missing store files that another job
+        certain to run asks for (the scan of a cohort that has none yet). Every target is a DAG
+        edge for Snakemake to resolve, and most new generations are reached through their
+        children: fewer targets, faster DAG.
         """
         self.check_raw_invariant()
-        files = []
+        wanted = []
         for m in self.members:
             have = self.present(m.stage, m.gen_id)
-            if self._settled(m.stage, have):
-                continue
-            for name in self._wanted(have):
-                files.append(str(self.paths.gen_file(m.stage, m.gen_id, name)))
-        return files
+            if not self._settled(m.stage, have):
+                wanted.extend((m.stage, m.gen_id, name) for name in self._wanted(have))
+        asked = [key for key in map(self.paths.parse_gen_file, requested) if key is not None]
+        made = self._made([edge for key in wanted if self._absent(key) for edge in self._edges(*key)] + asked)
+        return [str(self.paths.gen_file(*key)) for key in wanted if not self._made_anyway(key, made)]
+
+    def _absent(self, key: Key) -> bool:
+        stage, gen_id, name = key
+        return name not in self.present(stage, gen_id)
+
+    def _made(self, requested: Iterable[Key]) -> set[Key]:
+        """The missing files that get made when ``requested`` are requested by running jobs:
+        each one's job runs and requests its own declared inputs."""
+        todo, made = [key for key in requested if self._absent(key)], set()
+        while todo:
+            key = todo.pop()
+            if key not in made:
+                made.add(key)
+                todo.extend(edge for edge in self._edges(*key) if self._absent(edge))
+        return made
+
+    def _made_anyway(self, key: Key, made: set[Key]) -> bool:
+        """True for a missing target that is made anyway: requested by a running job, or the
+        parse record of a parse that runs because its missing ``parsed.txt`` is requested."""
+        stage, gen_id, name = key
+        if not self._absent(key):
+            return False  # a present target keeps its job in the DAG (mtimes are compared)
+        return key in made or (name == P.PARSED_METADATA and (stage, gen_id, P.PARSED) in made)
 
     def settled(self, stage: str, gen_id: str) -> bool:
         """True when no job of this generation can run in this DAG (see ``_settled``)."""
@@ -185,21 +214,13 @@ class StorePlan:
         return any(name not in have for name in names)
 
     def prompt_inputs(self, stage: str, gen_id: str) -> list[str]:
-        inputs = []
-        if self._missing(stage, gen_id, P.METADATA):
-            inputs.append(str(self.paths.metadata_path(stage, gen_id)))
-        needed = self.policy == "make" or self._missing(stage, gen_id, P.PROMPT) or self.forced(stage, "prompt")
-        parent_stage = PARENT_STAGE[stage]
-        if needed and parent_stage:
-            parent = self.parent_of(stage, gen_id)
-            if parent:
-                inputs.append(str(self.paths.parsed_path(parent_stage, parent)))
-        return inputs
+        return self._as_paths(self._prompt_edges(stage, gen_id))
 
     def raw_inputs(self, stage: str, gen_id: str) -> list[str]:
-        needed = (self.policy == "make" or self._missing(stage, gen_id, P.RAW, P.RAW_METADATA)
-                  or self.forced(stage, "prompt"))
-        return [str(self.paths.prompt_path(stage, gen_id))] if needed else []
+        return self._as_paths(self._raw_edges(stage, gen_id))
+
+    def parsed_inputs(self, stage: str, gen_id: str) -> list[str]:
+        return self._as_paths(self._parsed_edges(stage, gen_id))
 
     def in_one_job(self, stage: str, gen_id: str) -> bool:
         """True when this generation's ``<stage>_parsed`` job also renders its prompt and obtains
@@ -208,12 +229,42 @@ class StorePlan:
         return (stage in self.one_job_stages and not self.present(stage, gen_id) & PHASE_FILES
                 and not self.forced(stage, "prompt", "raw"))
 
-    def parsed_inputs(self, stage: str, gen_id: str) -> list[str]:
+    def _as_paths(self, keys: list[Key]) -> list[str]:
+        return [str(self.paths.gen_file(*key)) for key in keys]
+
+    def _edges(self, stage: str, gen_id: str, name: str) -> list[Key]:
+        """The inputs declared by the job that writes file ``name`` of this generation."""
+        if name == P.PROMPT:
+            return self._prompt_edges(stage, gen_id)
+        if name in (P.RAW, P.RAW_METADATA):
+            return self._raw_edges(stage, gen_id)
+        if name in (P.PARSED, P.PARSED_METADATA):
+            return self._parsed_edges(stage, gen_id)
+        return []
+
+    def _prompt_edges(self, stage: str, gen_id: str) -> list[Key]:
+        inputs = []
+        if self._missing(stage, gen_id, P.METADATA):
+            inputs.append((stage, gen_id, P.METADATA))
+        needed = self.policy == "make" or self._missing(stage, gen_id, P.PROMPT) or self.forced(stage, "prompt")
+        parent_stage = PARENT_STAGE[stage]
+        if needed and parent_stage:
+            parent = self.parent_of(stage, gen_id)
+            if parent:
+                inputs.append((parent_stage, parent, P.PARSED))
+        return inputs
+
+    def _raw_edges(self, stage: str, gen_id: str) -> list[Key]:
+        needed = (self.policy == "make" or self._missing(stage, gen_id, P.RAW, P.RAW_METADATA)
+                  or self.forced(stage, "prompt"))
+        return [(stage, gen_id, P.PROMPT)] if needed else []
+
+    def _parsed_edges(self, stage: str, gen_id: str) -> list[Key]:
         if self.in_one_job(stage, gen_id):
-            return self.prompt_inputs(stage, gen_id)
+            return self._prompt_edges(stage, gen_id)
         needed = (self.policy == "make" or self._missing(stage, gen_id, P.PARSED, P.PARSED_METADATA, P.RAW)
                   or self.forced(stage, "prompt", "raw"))
-        return [str(self.paths.raw_path(stage, gen_id))] if needed else []
+        return [(stage, gen_id, P.RAW)] if needed else []
 
     # --- LLM calls ---------------------------------------------------------------------------
     def generation_call(self, stage: str, gen_id: str) -> GenCall:
@@ -262,20 +313,13 @@ class StorePlan:
     def reached_by(self, targets: Iterable[str]) -> set[tuple[str, str]]:
         """The generations whose jobs a run with these file targets has in its DAG: each
         target's generation, then whatever the declared inputs (``*_inputs``) lead to."""
-        phase_of = {P.PROMPT: self.prompt_inputs, P.RAW: self.raw_inputs, P.RAW_METADATA: self.raw_inputs,
-                    P.PARSED: self.parsed_inputs, P.PARSED_METADATA: self.parsed_inputs}
-        todo, seen, reached = list(targets), set(), set()
+        todo, seen = [key for key in map(self.paths.parse_gen_file, targets) if key is not None], set()
         while todo:
-            path = todo.pop()
-            found = self.paths.parse_gen_file(path)
-            if found is None or path in seen:
-                continue
-            seen.add(path)
-            stage, gen_id, name = found
-            reached.add((stage, gen_id))
-            if name in phase_of:
-                todo.extend(phase_of[name](stage, gen_id))
-        return reached
+            key = todo.pop()
+            if key not in seen:
+                seen.add(key)
+                todo.extend(self._edges(*key))
+        return {(stage, gen_id) for stage, gen_id, _ in seen}
 
     def member(self, stage: str, gen_id: str) -> Member:
         member = self._by_key.get((stage, gen_id))

@@ -108,6 +108,22 @@ def test_a_new_generation_is_one_parse_job_that_declares_what_its_prompt_reads(p
     assert [c.gen_id for c in plan.pending_calls()] == [ESSAY]
 
 
+@pytest.mark.parametrize("one_job", [(), ("draft", "essay", "evaluation")])
+def test_targets_leave_out_what_the_other_targets_or_the_reports_reach(paths: Paths, one_job) -> None:
+    put(paths, "draft", DRAFT, (P.METADATA,))
+    put(paths, "essay", ESSAY, (P.METADATA,), parent=DRAFT)
+    put(paths, "evaluation", EVAL, (P.METADATA,), parent=ESSAY)
+    put(paths, "draft", "d_draft2", (P.METADATA,))  # no child: only its own target reaches it
+    membership(paths, [("draft", DRAFT, ""), ("draft", "d_draft2", ""), ("essay", ESSAY, DRAFT),
+                       ("evaluation", EVAL, ESSAY)])
+    plan = StorePlan.build(paths, ["c"], one_job_stages=one_job)
+    leaf, lone = f(paths, "evaluation", EVAL, P.PARSED_METADATA), f(paths, "draft", "d_draft2", P.PARSED_METADATA)
+    assert sorted(plan.targets()) == sorted([leaf, lone])  # the essay and its draft are reached through it
+    assert plan.reached_by([leaf]) == {("evaluation", EVAL), ("essay", ESSAY), ("draft", DRAFT)}
+    # the report's scan asks for the evaluation's parsed.txt: its parse record is made anyway
+    assert plan.targets(requested=[f(paths, "evaluation", EVAL, P.PARSED)]) == [lone]
+
+
 @pytest.mark.parametrize("present", [P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA])
 def test_a_generation_with_any_phase_file_keeps_its_phases_apart(paths: Paths, present: str) -> None:
     chain(paths, essay_files=(P.METADATA, present))
