@@ -205,6 +205,10 @@ class Paths:
     def manifest_json(self, cohort_id: str) -> Path:
         return self.cohort_dir(cohort_id) / "manifest.json"
 
+    def exclusions_csv(self, cohort_id: str) -> Path:
+        """Generations the cohort leaves out on purpose (``daydreaming.exclusions``)."""
+        return self.cohort_dir(cohort_id) / "exclusions.csv"
+
     def cohort_pattern(self, name: str) -> str:
         """A Snakemake output pattern with a ``{cohort}`` wildcard for a file of a cohort."""
         return str(self.cohorts_dir / "{cohort}" / name)

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 from . import paths as P
 from .errors import DDError, Err
+from .exclusions import excluded_keys, with_descendants
 from .membership import Member, merge_members, read_membership
 from .paths import Paths
 from .repairs import regenerate_command
@@ -61,6 +62,8 @@ class StorePlan:
     _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
     _calls: dict[tuple[str, str], GenCall] = field(default_factory=dict, repr=False)
     _cohorts: dict[str, list[Member]] = field(default_factory=dict, repr=False)
+    _excluded_in: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict, repr=False)
+    _left_out: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
     def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
@@ -78,7 +81,29 @@ class StorePlan:
                    frozenset(one_job_stages))
         plan._by_key = {(m.stage, m.gen_id): m for m in plan.members}
         plan._cohorts = dict(zip(cohorts, groups))
+        plan._exclude({c: excluded_keys(paths, c) for c in cohorts})
         return plan
+
+    # --- accepted failures (daydreaming.exclusions) -----------------------------------------
+    def _exclude(self, recorded: dict[str, frozenset[tuple[str, str]]]) -> None:
+        """Each cohort's exclusions with the descendants that cannot be made without them; a
+        generation is left out of the run when every cohort of the run that lists it excludes it."""
+        self._excluded_in = {c: with_descendants(self._cohorts[c], keys, self.parent_of)
+                             for c, keys in recorded.items() if keys}
+        if not self._excluded_in:
+            return
+        wanted = {(m.stage, m.gen_id) for c, group in self._cohorts.items() for m in group
+                  if (m.stage, m.gen_id) not in self._excluded_in.get(c, ())}
+        self._left_out = frozenset(key for keys in self._excluded_in.values() for key in keys) - wanted
+
+    def excluded_in(self, cohort_id: str) -> frozenset[tuple[str, str]]:
+        """The cohort's excluded generations and their descendants."""
+        return self._excluded_in.get(cohort_id, frozenset())
+
+    def excluded(self, stage: str, gen_id: str) -> bool:
+        """True when every cohort of this plan that lists the generation excludes it: no job of
+        it is requested."""
+        return (stage, gen_id) in self._left_out
 
     def cohort_members(self, cohort_id: str) -> list[Member]:
         """One cohort's members as this plan sees them (designed in memory if not compiled yet)."""
@@ -151,6 +176,8 @@ class StorePlan:
         self.check_raw_invariant()
         wanted = []
         for m in self.members:
+            if (m.stage, m.gen_id) in self._left_out:
+                continue
             have = self.present(m.stage, m.gen_id)
             if not self._settled(m.stage, have):
                 wanted.extend((m.stage, m.gen_id, name) for name in self._wanted(have))
@@ -296,7 +323,7 @@ class StorePlan:
         pending: set[tuple[str, str]] = set()
         calls = []
         for m in self.members:  # parents first (members are sorted by stage)
-            if within is not None and (m.stage, m.gen_id) not in within:
+            if within is not None and (m.stage, m.gen_id) not in within or (m.stage, m.gen_id) in self._left_out:
                 continue
             have = self.present(m.stage, m.gen_id)
             runs = self.forced(m.stage, "prompt", "raw") or P.RAW not in have or P.RAW_METADATA not in have

@@ -45,15 +45,17 @@ def _blocked(plan: StorePlan, stage: str, gen_id: str | None) -> bool:
 
 def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
     """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
-    when it is newer than the scores (a recompiled cohort may have lost members)."""
+    and exclusions.csv when newer than the scores (a recompiled cohort may have lost members, an
+    exclusion changes statuses)."""
     paths = plan.paths
     built = _mtime_ns(scores_csv)
-    membership = paths.membership_csv(cohort_id)
     # Declared only when newer for the same reason as settled evaluations, and because a run
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
-    inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
+    inputs = [str(path) for path in (paths.membership_csv(cohort_id), paths.exclusions_csv(cohort_id))
+              if built is not None and (_mtime_ns(path) or 0) > built]
+    excluded = plan.excluded_in(cohort_id)
     for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
-        if member.stage != "evaluation":
+        if member.stage != "evaluation" or (member.stage, member.gen_id) in excluded:
             continue
         if plan.settled("evaluation", member.gen_id):
             if built is None:  # the job runs anyway (its output is missing)
