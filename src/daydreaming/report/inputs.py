@@ -28,19 +28,20 @@ def _mtime_ns(path) -> int | None:
         return None
 
 
-def _blocked(plan: StorePlan, stage: str, gen_id: str | None) -> bool:
-    """True when this generation's parse, or an ancestor's, has failed (and was not redone)."""
-    while gen_id:
+def _blocked(plan: StorePlan, stage: str, gen_id: str | None, known: dict[tuple[str, str], bool]) -> bool:
+    """True when this generation's parse, or an ancestor's, has failed (and was not redone).
+    ``known`` remembers the answer per generation: the evaluations of one essay share it."""
+    if not gen_id:
+        return False
+    key = (stage, gen_id)
+    if key not in known:
         state = gen_state(plan.store, stage, gen_id, plan.present(stage, gen_id))
-        if state.failed:
-            return True
-        if state.status == "ok":
-            return False  # a parsed generation is not blocked by its parents' later state
         parent_stage = PARENT_STAGE[stage]
-        if parent_stage is None:
-            return False
-        stage, gen_id = parent_stage, plan.parent_of(stage, gen_id)
-    return False
+        if state.failed or state.status == "ok" or parent_stage is None:
+            known[key] = state.failed  # a parsed generation is not blocked by its parents' later state
+        else:
+            known[key] = _blocked(plan, parent_stage, plan.parent_of(stage, gen_id), known)
+    return known[key]
 
 
 def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
@@ -53,7 +54,7 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(path) for path in (paths.membership_csv(cohort_id), paths.exclusions_csv(cohort_id))
               if built is not None and (_mtime_ns(path) or 0) > built]
-    excluded = plan.excluded_in(cohort_id)
+    excluded, blocked = plan.excluded_in(cohort_id), {}
     for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
         if member.stage != "evaluation" or (member.stage, member.gen_id) in excluded:
             continue
@@ -63,7 +64,7 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv) -> list[str]:
             parsed = paths.parsed_path("evaluation", member.gen_id)
             if (_mtime_ns(parsed) or 0) > built:
                 inputs.append(str(parsed))
-        elif not _blocked(plan, "evaluation", member.gen_id):
+        elif not _blocked(plan, "evaluation", member.gen_id, blocked):
             inputs.append(str(paths.parsed_path("evaluation", member.gen_id)))
     return inputs
 
