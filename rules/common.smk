@@ -7,7 +7,6 @@ from daydreaming.stages import GEN_ID_PATTERN, STAGES
 
 PATHS = Paths.from_str(config.get("data_root"))
 COHORTS = list(config.get("cohorts", []))
-LOGS = "logs"
 
 
 wildcard_constraints:
@@ -23,9 +22,11 @@ def current_plan():
 
 @startup.guarded
 def all_targets(wildcards):
-    targets = startup.run_targets(workflow, config)  # less what waits for a batch (daydreaming.batch)
+    requested = first_scan_store_inputs()  # rules/report_common.smk
+    targets = startup.run_targets(workflow, config, requested)  # less what waits for a batch (daydreaming.batch)
     # With nothing to do, name the memberships so `rule all` is not an always-run job.
-    return (targets or [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()  # rules/report.smk
+    idle = not (targets or requested)
+    return (targets if not idle else [str(PATHS.membership_csv(c)) for c in COHORTS]) + report_targets()
 
 
 # Concurrent calls per provider across all jobs: each <stage>_raw job holds 1 of
@@ -34,8 +35,8 @@ for _name, _cap in jobs.llm_caps(config).items():
     workflow.global_resources.setdefault(_name, _cap)
 
 
-def llm_resources(stage):
-    return jobs.llm_resources(config, current_plan, stage)
+def llm_resources(stage, phase="raw"):
+    return jobs.llm_resources(config, current_plan, stage, phase)
 
 
 # What each phase job declares as input: StorePlan decides, from the store, which upstream
@@ -62,4 +63,4 @@ def gen_output(stage, name):
 
 
 def phase_log(stage, phase):
-    return f"{LOGS}/{stage}_{phase}/{{gen_id}}.log"
+    return PATHS.log_pattern(f"{stage}_{phase}", "gen_id")

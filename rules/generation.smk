@@ -23,6 +23,8 @@ for stage in STAGES:
             gen_output(stage, "prompt.txt"),
         log:
             phase_log(stage, "prompt"),
+        # Cheap (tens of ms): on a cluster it runs in the head's process, never as a cluster job.
+        localrule: True
         run:
             jobs.phase(config, rule, wildcards.gen_id, log[0])
 
@@ -54,5 +56,11 @@ for stage in STAGES:
             meta=gen_output(stage, "parsed_metadata.json"),
         log:
             phase_log(stage, "parsed"),
+        # Cheap, local on a cluster as the prompt is (a cluster run keeps new generations in three
+        # jobs, so that only <stage>_raw, the LLM call, becomes a cluster job: startup.one_job_stages).
+        localrule: True
+        resources:
+            # a new generation's parse job renders, calls and parses (StorePlan.in_one_job)
+            **llm_resources(stage, "parsed"),
         run:
-            jobs.phase(config, rule, wildcards.gen_id, log[0])
+            jobs.phase(config, rule, wildcards.gen_id, log[0], current_plan)

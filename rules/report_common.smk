@@ -50,7 +50,7 @@ def computed_outputs():
 
 
 def report_log(rule):
-    return f"{LOGS}/{rule}/{{cohort}}.log"
+    return PATHS.log_pattern(rule, "cohort")
 
 
 def report_targets():
@@ -59,6 +59,26 @@ def report_targets():
             [*(PATHS.cohort_report(c, name) for name in REPORT_FILES), PATHS.cohort_essay_pages_dir(c)]]
 
 
+_SCORE_INPUTS = {}
+
+
 def cohort_score_inputs(wildcards):
-    scores_csv = PATHS.cohort_report(wildcards.cohort, "aggregated_scores.csv")
-    return score_inputs(current_plan(), wildcards.cohort, scores_csv, startup.waiting_for_batch(workflow, config))
+    return report_store_inputs(wildcards.cohort)
+
+
+def report_store_inputs(cohort):
+    """The store files a cohort's scan waits for (computed once per run)."""
+    found = _SCORE_INPUTS.get(cohort)
+    if found is None:
+        scores_csv = PATHS.cohort_report(cohort, "aggregated_scores.csv")
+        waiting = startup.waiting_for_batch(workflow, config)
+        found = _SCORE_INPUTS[cohort] = score_inputs(current_plan(), cohort, scores_csv, waiting)
+    return found
+
+
+def first_scan_store_inputs():
+    """What the scans of cohorts that have none yet wait for: those scans certainly run (rule all
+    asks for their missing files), so rule all need not ask for these too (rules/common.smk)."""
+    return [path for cohort in COHORTS
+            if not all(PATHS.cohort_report(cohort, name).exists() for name in SCAN_REPORT_FILES)
+            for path in report_store_inputs(cohort)]

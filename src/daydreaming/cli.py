@@ -58,7 +58,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "estimate": "list pending LLM calls per stage and model with estimated tokens and USD",
                 "status": "what is missing, failed or stale per cohort, stage and phase (no DAG; --stale)",
                 "check": "what is wrong in the store, each problem with its repair (--fix: the safe ones)",
-                "batch": "batch mode: run a cohort through Batch APIs to the end (run), see (status) or cancel batches"}
+                "batch": "batch mode: run a cohort through Batch APIs to the end (run), see (status) or cancel batches",
+
+                "exclude": "accept failed generations: runs, status, check and reports leave them out (reversible)",
+                "include": "take back an exclusion: runs want the generations again"}
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in commands:
         print("usage: daydreaming {" + ",".join(commands) + "} ...\n")
         for name, text in commands.items():
@@ -81,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .estimate import main as estimate_main
 
         return estimate_main(rest)
+    if command in ("exclude", "include"):
+        from . import exclusions_cli
+
+        return exclusions_cli.exclude_main(rest) if command == "exclude" else exclusions_cli.include_main(rest)
     if command in ("status", "check"):
         from .inspect import cli as inspect_cli
 

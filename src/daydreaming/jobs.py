@@ -6,6 +6,7 @@ resolves the shared Runtime and writes its own log file (stderr is shared by all
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from .membership import cohort_members, metadata_from_row
 from .phases import PHASES
 from .plan import StorePlan
 from .runtime import Runtime
+from .startup import with_signature
 from .stages import require_stage
 
 
@@ -47,21 +49,29 @@ def _stage_phase(rule: str) -> tuple[str, str]:
     return require_stage(stage), phase_name
 
 
-def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
+def phase(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None,
+          plan: Callable[[], StorePlan] | None = None) -> None:
+    """Run the phase of ``rule`` for one generation; a parse job that the plan made the whole
+    generation's job (``StorePlan.in_one_job``: nothing of it existed) runs all three phases.
+    Each phase keeps its own failure record, so a failed call reads as one in every summary."""
     stage, phase_name = _stage_phase(rule)
     rt = Runtime.from_config(config)
     pool = callpool.pool_of(rt)
-    if pool is not None and phase_name == "raw":
-        action = lambda: pool.wait(stage, gen_id) or PHASES["raw"](rt, stage, gen_id)  # noqa: E731
-    else:
-        action = lambda: PHASES[phase_name](rt, stage, gen_id)  # noqa: E731
-    try:
-        _logged(log, f"{rule} {gen_id}", action)
-    except Exception as exc:
-        failures.record_failure(rt.paths, stage, phase_name, gen_id, exc, log)
-        raise
-    failures.clear_failure(rt.paths, stage, phase_name, gen_id)
-    if pool is not None and phase_name == "prompt":
+    names = [phase_name]
+    if phase_name == "parsed" and plan is not None and plan().in_one_job(stage, gen_id):
+        names = list(PHASES)  # prompt, raw, parsed
+    for name in names:
+        if pool is not None and name == "raw":
+            action = lambda: pool.wait(stage, gen_id) or PHASES["raw"](rt, stage, gen_id)  # noqa: E731
+        else:
+            action = functools.partial(PHASES[name], rt, stage, gen_id)
+        try:
+            _logged(log, f"{stage}_{name} {gen_id}", action)
+        except Exception as exc:
+            failures.record_failure(rt.paths, stage, name, gen_id, exc, log)
+            raise
+        failures.clear_failure(rt.paths, stage, name, gen_id)
+    if pool is not None and names == ["prompt"]:
         pool.submit(stage, gen_id)  # its call can start now, before Snakemake schedules its raw job
 
 
@@ -77,17 +87,35 @@ def llm_caps(config: dict[str, Any]) -> dict[str, int]:
     return {resource_name(name): p.max_concurrent for name, p in providers.items()}
 
 
-def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: str) -> dict[str, Callable]:
-    """Per-job resources of ``<stage>_raw``: 1 of ``llm_<provider>`` for its model's provider."""
+def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: str,
+                  phase_name: str = "raw") -> dict[str, Callable]:
+    """Per-job resources of a job that may call: 1 of ``llm_<provider>`` for its model's
+    provider, held by every ``<stage>_raw`` job and by a ``<stage>_parsed`` job only when it is
+    the whole generation's job (``StorePlan.in_one_job``)."""
     rt = Runtime.from_config(config)
+
+    def calls(gen_id: str) -> bool:
+        return phase_name == "raw" or plan().in_one_job(stage, gen_id)
 
     def holds(provider: str) -> Callable[[Any], int]:
         def amount(wildcards: Any) -> int:
-            return int(rt.provider_of(plan().generation_call(stage, wildcards.gen_id)) == provider)
+            gen_id = wildcards.gen_id
+            return int(calls(gen_id) and rt.provider_of(plan().generation_call(stage, gen_id)) == provider)
 
-        return amount
+        return with_signature(amount)
 
-    return {resource_name(name): holds(name) for name in rt.config.llm.providers}
+    return {resource_name(name): holds(name) for name in routed_providers(rt)}
+
+
+def routed_providers(rt: Runtime) -> list[str]:
+    """The providers some catalog model is routed to: the only ones a job can hold a token of
+    (each declared resource is evaluated for every job). All of them when the catalog cannot
+    be read here: its error belongs to the jobs that need it."""
+    try:
+        routed = {route.provider for route in rt.routes.values()}
+    except DDError:
+        routed = set(rt.config.llm.providers)
+    return [name for name in rt.config.llm.providers if name in routed]
 
 
 def seed_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:

@@ -201,6 +201,16 @@ class Paths:
         return self.archive_dir / require_stage(stage) / require_gen_id(gen_id)
 
     @property
+    def logs_dir(self) -> Path:
+        """Job logs, ``<rule>/<gen_id or cohort>.log``: under the data root, so that two data roots
+        holding the same gen_ids never write (or overwrite) each other's logs."""
+        return self.data_root / "logs"
+
+    def log_pattern(self, rule: str, wildcard: str) -> str:
+        """A Snakemake ``log:`` pattern with a ``{<wildcard>}``: ``<data_root>/logs/<rule>/{gen_id}.log``."""
+        return str(self.logs_dir / require_name("rule", rule) / f"{{{wildcard}}}.log")
+
+    @property
     def run_lock_dir(self) -> Path:
         """The data root's single-writer lock and its holder (``daydreaming.runlock``)."""
         return self.data_root / ".lock"
@@ -224,6 +234,10 @@ class Paths:
 
     def manifest_json(self, cohort_id: str) -> Path:
         return self.cohort_dir(cohort_id) / "manifest.json"
+
+    def exclusions_csv(self, cohort_id: str) -> Path:
+        """Generations the cohort leaves out on purpose (``daydreaming.exclusions``)."""
+        return self.cohort_dir(cohort_id) / "exclusions.csv"
 
     def cohort_pattern(self, name: str) -> str:
         """A Snakemake output pattern with a ``{cohort}`` wildcard for a file of a cohort."""

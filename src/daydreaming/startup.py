@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import atexit
 import functools
+import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,15 @@ def guarded(function: Any) -> Any:
         except DDError as err:
             stop(err)
 
-    return call
+    return with_signature(call, function)
+
+
+def with_signature(function: Any, like: Any = None) -> Any:
+    """``function`` carrying its signature (or ``like``'s), computed once: Snakemake inspects the
+    signature of an input or resource function at every call, twice, which costs more than
+    most of our functions do (a tenth of a dry run over thousands of jobs)."""
+    function.__signature__ = inspect.signature(like or function)
+    return function
 
 
 def stop(err: DDError) -> None:
@@ -95,7 +104,8 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     paths, cohorts = rt.paths, rt.config.cohorts
     settings = workflow.dag_settings
     forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
-    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall))
+    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall),
+                 one_job_stages=one_job_stages(workflow, rt))
     if workflow.remote_exec or workflow.subprocess_exec:
         return StorePlan.build(paths, cohorts, **build)
     check_rerun_triggers(t.name for t in settings.rerun_triggers)
@@ -123,10 +133,11 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     return plan
 
 
-def run_targets(workflow: Any, config: dict[str, Any]) -> list[str]:
-    """What a plain run asks for: the plan's targets, less the generations that wait for a batch."""
+def run_targets(workflow: Any, config: dict[str, Any], requested: list[str]) -> list[str]:
+    """What a plain run asks for: the plan's targets (less what ``requested``, the missing store
+    files the reports' scans ask for, makes anyway), less the generations that wait for a batch."""
     plan = run_plan(workflow, config)
-    return batch_gate.targets(Runtime.from_config(config), plan, waiting_for_batch(workflow, config))
+    return batch_gate.targets(Runtime.from_config(config), plan, waiting_for_batch(workflow, config), requested)
 
 
 def waiting_for_batch(workflow: Any, config: dict[str, Any]) -> frozenset[tuple[str, str]]:
@@ -147,6 +158,28 @@ def _print_estimate(rt: Runtime, plan: StorePlan) -> None:
     if plan.pending_calls():
         print(estimate.format_report(estimate.report(rt, plan)), file=sys.stderr, flush=True)
     batch_step.report(rt)
+
+
+def one_job_stages(workflow: Any, rt: Runtime) -> frozenset[str]:
+    """The stages whose new generations run as one job (``StorePlan.in_one_job``).
+
+    All of them when this process runs the jobs (locally, or a dry run of a local run), except
+    where the run's options name phase rules that must then exist as jobs: ``--until``,
+    ``--omit-from``, ``--allowed-rules``. A cluster run keeps the three phases apart so that
+    only LLM calls become cluster jobs (the cheap phases are local rules): its executor is
+    remote, and a dry run of it knows it by the groups its profile gives ``<stage>_raw``.
+    A job run in a process of its own must see what the run that started it decided. With
+    ``llm.call_pool`` the pool makes calls ahead of the raw jobs, which must then exist.
+    """
+    if workflow.remote_exec or rt.config.llm.call_pool:
+        return frozenset()
+    if workflow.subprocess_exec:
+        return frozenset(STAGES)
+    settings = workflow.dag_settings
+    if settings.until or settings.omit_from or settings.allowed_rules or not workflow.local_exec:
+        return frozenset()
+    grouped = getattr(getattr(workflow, "group_settings", None), "overwrite_groups", None) or {}
+    return frozenset(stage for stage in STAGES if f"{stage}_raw" not in grouped)
 
 
 def _compile(rt: Runtime, cohort: str) -> None:

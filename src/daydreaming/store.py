@@ -114,6 +114,18 @@ class GensDataLayer:
         atomic_write_json(path, meta.to_json_dict())
         return True
 
+    def seed_new_generation(self, meta: MainMetadata) -> bool:
+        """Make the directory of a generation that has none yet, with its ``metadata.json``
+        (the compile of a new cohort makes 20,000: one mkdir and one write each, no existence
+        checks). A directory that exists after all is seeded as usual, never overwritten."""
+        directory = self.paths.generation_dir(meta.stage, meta.gen_id)
+        try:
+            directory.mkdir()
+        except FileExistsError:
+            return self.seed_main_metadata(meta)
+        atomic_write_json(directory / P.METADATA, meta.to_json_dict())
+        return True
+
     def write_prompt(self, stage: str, gen_id: str, text: str) -> Path:
         path = self.paths.prompt_path(stage, gen_id)
         atomic_write_text(path, text)

@@ -3,6 +3,7 @@ which wins for every key both set. No cluster needed (fast, not marked slurm).""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from tests.workflow.project import REPO
 SLURM = yaml.safe_load((REPO / "profiles" / "slurm" / "profile.yaml").read_text())
 DEFAULT = yaml.safe_load((REPO / "profiles" / "default" / "profile.yaml").read_text())
 STAGES = ("draft", "essay", "evaluation")
-GROUPED = [f"{s}_{p}" for s in STAGES for p in ("prompt", "raw", "parsed")]
+GROUPED = [f"{s}_raw" for s in STAGES]  # only LLM calls become SLURM jobs
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +40,7 @@ def test_effective_settings(args):
     assert args.cores is not None, "set-threads above --cores needs a --cores (profiles/default sets it)"
 
 
-def test_every_phase_job_is_grouped_one_job_per_layer(args):
+def test_every_llm_call_is_grouped_one_job_per_layer(args):
     groups = SLURM["groups"]
     assert sorted(groups) == sorted(GROUPED)
     assert set(groups.values()) == set(SLURM["group-components"])
@@ -59,3 +60,22 @@ def test_no_group_spans_an_llm_call():
     for group in set(groups.values()):
         rules = {r for r, g in groups.items() if g == group}
         assert any(rules <= w for w in windows), f"group {group} spans an LLM call: {sorted(rules)}"
+
+
+def test_a_cluster_run_sends_only_llm_calls_to_the_cluster(tmp_path):
+    """A dry run through the profile (no sbatch needed): a new generation is three jobs there,
+    and only <stage>_raw jobs are in the groups that become SLURM jobs (the others are local
+    rules: tests/slurm/test_slurm.py sees them run on the head)."""
+    from tests.workflow.project import SMALL_SPEC, Project
+
+    project = Project.create(tmp_path, None, SMALL_SPEC)
+    dry = project.snakemake("-n", "--profile", str(REPO / "profiles" / "slurm"))
+    assert dry.returncode == 0, dry.output
+    jobs = dry.jobs()
+    assert {rule: jobs[rule] for rule in jobs if rule.endswith(("_prompt", "_raw", "_parsed"))} == {
+        f"{stage}_{phase}": count for stage, count in (("draft", 1), ("essay", 2), ("evaluation", 2))
+        for phase in ("prompt", "raw", "parsed")}
+    grouped = set(re.findall(r"^ +rule (\w+):", dry.stdout, re.M))  # listed under "Group job ..."
+    alone = set(re.findall(r"^rule (\w+):", dry.stdout, re.M))
+    assert grouped == {"draft_raw", "essay_raw", "evaluation_raw"}, dry.stdout
+    assert alone & grouped == set() and {"draft_prompt", "essay_parsed", "cohort_scores"} <= alone

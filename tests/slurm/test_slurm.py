@@ -7,11 +7,13 @@ without them these tests fail, they never skip. The LLM server runs in this pyte
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from daydreaming.cohort.compile import compile_cohort
+from tests.workflow.money import bought_twice, requests_by_generation
 from tests.workflow.project import SMALL_SPEC, Project
 
 from .runs import comparable_store, run_locally, run_on_slurm, start_on_slurm, store_violations
@@ -21,9 +23,9 @@ pytestmark = [pytest.mark.slurm, pytest.mark.slow, pytest.mark.timeout(900)]
 # SMALL_SPEC: 1 draft, 2 essays (one LLM, one copy), 2 evaluations: 15 phase jobs, 4 LLM calls.
 PHASE_JOBS = 15
 LLM_CALLS = 4
-# One SLURM job per group of profiles/slurm (each takes all its components here).
-GROUPS = {"prompts_draft", "llm_draft", "to_essay", "llm_essay", "to_evaluation", "llm_evaluation",
-          "parsed_evaluation"}
+# One SLURM job per group of profiles/slurm (each takes all its components here): the <stage>_raw
+# jobs of each stage; prompts and parses run on the head (local rules), never as SLURM jobs.
+GROUPS = {"llm_draft", "llm_essay", "llm_evaluation"}
 
 
 def _group_of(log_path) -> str:
@@ -61,30 +63,66 @@ def test_cohort_on_slurm_is_identical_to_a_local_run(tmp_path, llm_server, slurm
     # Every answer bought once per run: the cluster made the same calls as the local run.
     assert llm_server.request_count == 2 * LLM_CALLS
 
-    # Grouping: every phase job ran inside a group job, one SLURM job per group.
+    # Grouping: the LLM calls of each stage in one SLURM job; the cheap phases ran on the head.
     assert sum(run.phase_jobs.values()) == PHASE_JOBS
     assert sorted(_group_of(p) for p in run.slurm_logs) == sorted(GROUPS)
     assert len(run.slurm_jobs) == len(GROUPS)
+    local = set(re.findall(r"^localrule (\w+):", run.output, re.M))
+    assert {f"{stage}_{phase}" for stage in ("draft", "essay", "evaluation") for phase in ("prompt", "parsed")} <= local
     # SLURM saw exactly those jobs, all finished.
     ours = {j["id"]: j for j in slurm_cluster.jobs() if j["id"] in set(run.slurm_jobs)}
     assert {j["state"] for j in ours.values()} == {"COMPLETED"}, ours
     assert len(ours) == len(GROUPS)
     # A group job runs its jobs one by one: it asks for one CPU, not one per job, and the sum
-    # of its jobs' runtimes (15 min per LLM call, 1 per cheap phase job).
+    # of its jobs' runtimes (15 min per LLM call).
     assert {j["cpus"] for j in ours.values()} == {"1"}, ours
     minutes = {_group_of(log): _minutes(ours[log.stem]["time_limit"]) for log in run.slurm_logs}
-    assert minutes == {"prompts_draft": 1, "llm_draft": 15, "to_essay": 3, "llm_essay": 30, "to_evaluation": 4,
-                       "llm_evaluation": 30, "parsed_evaluation": 2}
+    assert minutes == {"llm_draft": 15, "llm_essay": 30, "llm_evaluation": 30}
 
 
-def test_job_cancelled_mid_call_is_reported_and_resumed_without_rebuying(tmp_path, llm_server, slurm_cluster):
+def test_a_failed_group_job_is_retried_without_rebuying_the_answers_it_stored(tmp_path, llm_server, slurm_cluster):
+    """The evaluation group job makes two calls, one after the other; the second fails (a 500,
+    no retry in the client), so the SLURM job fails. The profile's retries submit it again: the
+    call that succeeded keeps its stored answer (no request), the failed one is made again."""
+    project = Project.create(tmp_path, llm_server.base_url, SMALL_SPEC)
+    project.config["llm"]["providers"]["offline"]["max_retries"] = 0
+    project.save_config()
+    compile_cohort(project.paths, "c1")
+    local = run_locally(project, "--until", "evaluation_prompt")
+    assert local.returncode == 0, local.tail()
+    assert llm_server.request_count == 2
+    llm_server.latency_s = 3.0  # time to queue the fault while the first evaluation call is answered
+    run = start_on_slurm(project, slurm_cluster)
+    try:
+        deadline = time.monotonic() + 300
+        while llm_server.request_count < 3 and run.running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert llm_server.request_count == 3, "the first evaluation call never started\n" + run.output[-4000:]
+        llm_server.add_fault(status=500, message="upstream overloaded")  # the next request: the second call
+        result = run.wait(timeout_s=420)
+    finally:
+        run.interrupt()
+    assert result.returncode == 0 and not result.interrupted, result.tail()
+    assert result.output.count("Error in group llm_evaluation") == 1, result.tail()
+    by_gen = requests_by_generation(llm_server)
+    evaluations = [f"evaluation/{g}" for g in project.gen_ids("evaluation")]
+    assert sorted(len(by_gen[g]) for g in evaluations) == [1, 2]  # the stored answer was not bought again
+    assert bought_twice(project, llm_server, [("evaluation", g) for g in project.gen_ids("evaluation")]) == []
+    assert len(result.slurm_jobs) == 2  # the group job, and its retry
+    assert store_violations(project) == []
+    for stage, gen_id in project.members():
+        assert project.paths.parsed_path(stage, gen_id).is_file()
+
+
+def test_job_cancelled_mid_call_is_reported_retried_and_rebuys_only_the_cancelled_call(tmp_path, llm_server,
+                                                                                     slurm_cluster):
     """scancel hits the evaluation group job while its second LLM call is in flight (the test
-    cluster's KillWait is 2 s, the answer takes 12 s): the run reports the failure, keeps the
-    answer the first call bought, leaves no phase file that looks complete; the next plain
-    run makes only the cancelled call again."""
+    cluster's KillWait is 2 s, the answer takes 12 s): the run reports the failure, the
+    profile's retries submit the group again, which keeps the answer the first call bought and
+    makes only the cancelled call again; nothing is left that looks complete but is not."""
     project = Project.create(tmp_path, llm_server.base_url, SMALL_SPEC)
     # Drafts, essays and evaluation prompts locally (2 calls), to reach the evaluation calls fast.
-    compile_cohort(project.paths, "c1")  # --until sees past the cohort checkpoint only once compiled
+    compile_cohort(project.paths, "c1")
     local = run_locally(project, "--until", "evaluation_prompt")
     assert local.returncode == 0, local.tail()
     assert llm_server.request_count == 2
@@ -100,6 +138,7 @@ def test_job_cancelled_mid_call_is_reported_and_resumed_without_rebuying(tmp_pat
                         if j["state"] == "RUNNING" and j["comment"].startswith("rule_llm_evaluation")]
                 assert len(jobs) == 1, slurm_cluster.jobs()
                 cancelled = jobs[0]["id"]
+                llm_server.latency_s = 0.0  # the retry answers at once
                 slurm_cluster.run("scancel", cancelled)
                 break
             time.sleep(0.1)
@@ -108,29 +147,18 @@ def test_job_cancelled_mid_call_is_reported_and_resumed_without_rebuying(tmp_pat
     finally:
         run.interrupt()
     assert not result.interrupted, result.tail()
-    assert result.returncode != 0
-    # Reported: the group's error, with the job's SLURM log (kept) shown under it.
+    # Reported: the group's error, with the job's SLURM log (kept) shown under it; then retried.
     assert "Error in group llm_evaluation" in result.output, result.tail()
     assert f"*** JOB {cancelled} ON" in result.output and "CANCELLED" in result.output, result.tail()
     assert any(p.name == f"{cancelled}.log" and p.is_file() for p in result.slurm_logs)
-    assert llm_server.request_count == LLM_CALLS
     assert {j["id"]: j["state"] for j in slurm_cluster.jobs()}[cancelled] == "CANCELLED"
+    assert result.returncode == 0, result.tail()
 
-    assert store_violations(project) == []
-    evaluations = project.gen_ids("evaluation")
-    with_answer = [g for g in evaluations if project.paths.raw_path("evaluation", g).is_file()]
-    assert len(with_answer) == 1, "the answer bought before the cancel must be kept"
-    (lost,) = set(evaluations) - set(with_answer)
-    assert not project.paths.raw_metadata_path("evaluation", lost).exists()
-    assert not project.paths.parsed_path("evaluation", lost).exists()
-
-    # Resume: a plain run finishes the cohort and re-makes only the cancelled call.
-    llm_server.latency_s = 0.0
-    resumed = run_on_slurm(project, slurm_cluster)
-    assert resumed.returncode == 0, resumed.tail()
+    # The answer bought before the cancel was kept; only the cancelled call was made again.
     assert llm_server.request_count == LLM_CALLS + 1
     prompts = [r["prompt"] for r in llm_server.requests]
     assert len({p for p in prompts if prompts.count(p) > 1}) == 1
+    assert bought_twice(project, llm_server, [("evaluation", g) for g in project.gen_ids("evaluation")]) == []
     assert store_violations(project) == []
     for stage, gen_id in project.members():
         assert project.paths.parsed_path(stage, gen_id).is_file()

@@ -98,6 +98,60 @@ def test_fresh_generation_requests_every_file_and_declares_every_edge(paths: Pat
     assert plan.parsed_inputs("essay", ESSAY) == [f(paths, "essay", ESSAY, P.RAW)]
 
 
+def test_a_new_generation_is_one_parse_job_that_declares_what_its_prompt_reads(paths: Paths) -> None:
+    chain(paths, essay_files=(P.METADATA,))
+    plan = StorePlan.build(paths, ["c"], one_job_stages=["essay"])
+    assert plan.in_one_job("essay", ESSAY) and not plan.in_one_job("draft", DRAFT)  # the draft is complete
+    assert plan.targets() == [f(paths, "essay", ESSAY, P.PARSED_METADATA)]
+    assert plan.parsed_inputs("essay", ESSAY) == [f(paths, "draft", DRAFT, P.PARSED)]
+    assert plan.reached_by(plan.targets()) == {("essay", ESSAY), ("draft", DRAFT)}
+    assert [c.gen_id for c in plan.pending_calls()] == [ESSAY]
+
+
+@pytest.mark.parametrize("one_job", [(), ("draft", "essay", "evaluation")])
+def test_targets_leave_out_what_the_other_targets_or_the_reports_reach(paths: Paths, one_job) -> None:
+    put(paths, "draft", DRAFT, (P.METADATA,))
+    put(paths, "essay", ESSAY, (P.METADATA,), parent=DRAFT)
+    put(paths, "evaluation", EVAL, (P.METADATA,), parent=ESSAY)
+    put(paths, "draft", "d_draft2", (P.METADATA,))  # no child: only its own target reaches it
+    membership(paths, [("draft", DRAFT, ""), ("draft", "d_draft2", ""), ("essay", ESSAY, DRAFT),
+                       ("evaluation", EVAL, ESSAY)])
+    plan = StorePlan.build(paths, ["c"], one_job_stages=one_job)
+    leaf, lone = f(paths, "evaluation", EVAL, P.PARSED_METADATA), f(paths, "draft", "d_draft2", P.PARSED_METADATA)
+    assert sorted(plan.targets()) == sorted([leaf, lone])  # the essay and its draft are reached through it
+    assert plan.reached_by([leaf]) == {("evaluation", EVAL), ("essay", ESSAY), ("draft", DRAFT)}
+    # the report's scan asks for the evaluation's parsed.txt: its parse record is made anyway
+    assert plan.targets(requested=[f(paths, "evaluation", EVAL, P.PARSED)]) == [lone]
+
+
+def test_a_generation_whose_children_wait_for_a_batch_is_still_a_target(paths: Paths) -> None:
+    """The draft is reached through its essay's target; when the essay (and its evaluation) wait
+    for a batch (batch.gate), they are no target, and the draft must become one itself."""
+    put(paths, "draft", DRAFT, (P.METADATA,))
+    put(paths, "essay", ESSAY, (P.METADATA,), parent=DRAFT)
+    put(paths, "evaluation", EVAL, (P.METADATA,), parent=ESSAY)
+    membership(paths, [("draft", DRAFT, ""), ("essay", ESSAY, DRAFT), ("evaluation", EVAL, ESSAY)])
+    plan = StorePlan.build(paths, ["c"])
+    waiting = {("essay", ESSAY), ("evaluation", EVAL)}
+    assert plan.targets(waiting=waiting) == [f(paths, "draft", DRAFT, P.PARSED_METADATA)]
+
+
+@pytest.mark.parametrize("present", [P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA])
+def test_a_generation_with_any_phase_file_keeps_its_phases_apart(paths: Paths, present: str) -> None:
+    chain(paths, essay_files=(P.METADATA, present))
+    plan = StorePlan.build(paths, ["c"], one_job_stages=["draft", "essay", "evaluation"])
+    assert not plan.in_one_job("essay", ESSAY)
+
+
+@pytest.mark.parametrize("forced, one_job", [("essay_prompt", False), ("essay_raw", False),
+                                             ("essay_parsed", True), ("draft_raw", True)])
+def test_forcing_its_prompt_or_answer_keeps_a_new_generation_in_three_jobs(paths: Paths, forced: str,
+                                                                         one_job: bool) -> None:
+    chain(paths, essay_files=(P.METADATA,))
+    plan = StorePlan.build(paths, ["c"], forced_rules=[forced], one_job_stages=["essay"])
+    assert plan.in_one_job("essay", ESSAY) is one_job
+
+
 def test_missing_metadata_is_declared_as_a_prompt_input(paths: Paths) -> None:
     membership(paths, [("draft", DRAFT, "")])
     plan = StorePlan.build(paths, ["c"])

@@ -230,12 +230,12 @@ def test_top_essays_rank_by_mean_over_judges_of_each_best_replicate(scores):
 def test_status_counts_and_failures(generations):
     counts = status_counts(generations).set_index("stage")
     outcomes = [o for values in OUTCOMES.values() for o in values]
-    zero = {"truncated": 0, "parse_failed": 0, "job_failed": 0, "missing": 0}
+    zero = {"truncated": 0, "parse_failed": 0, "job_failed": 0, "missing": 0, "excluded": 0}
     assert counts.loc["draft"].to_dict() == {"total": 2, "ok": 2, **zero}
     assert counts.loc["essay"].to_dict() == {"total": 5, "ok": 4, **zero, "parse_failed": 1}
     assert counts.loc["evaluation"].to_dict() == {
         "total": len(outcomes), "ok": len(outcomes) - 5, "truncated": 1, "parse_failed": 1, "job_failed": 1,
-        "missing": 2}
+        "missing": 2, "excluded": 0}
     done = completion(generations)
     assert (done.complete, done.failed, done.missing) == (2 + 4 + len(outcomes) - 5, 1 + 3, 2)
     failed = failures(generations).set_index("gen_id")

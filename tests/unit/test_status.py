@@ -97,7 +97,16 @@ def independent_counts(paths: Paths, cohort: str) -> dict[str, dict]:
 
     with open(paths.membership_csv(cohort), newline="") as handle:
         rows = list(csv.DictReader(handle))
-    out = {s: {"total": 0, "ok": 0, "parse_failed": 0, "truncated": 0, "job_failed": 0, "missing": 0, "stale": 0,
+    excluded = set()  # the cohort's exclusions.csv, and the children of what it excludes
+    if paths.exclusions_csv(cohort).exists():
+        with open(paths.exclusions_csv(cohort), newline="") as handle:
+            excluded = {(r["stage"], r["gen_id"]) for r in csv.DictReader(handle)}
+    parent_stage = {"essay": "draft", "evaluation": "essay"}
+    for stage in ("essay", "evaluation"):
+        excluded |= {(stage, r["gen_id"]) for r in rows
+                     if r["stage"] == stage and (parent_stage[stage], r["parent_gen_id"]) in excluded}
+    out = {s: {"total": 0, "ok": 0, "parse_failed": 0, "truncated": 0, "job_failed": 0, "missing": 0,
+               "excluded": 0, "stale": 0,
                "unknown": 0,
                "pending": 0, **{f"{p}_{k}": 0 for p in ("metadata", "prompt", "raw", "parsed")
                                 for k in ("complete", "missing", "failed")}}
@@ -108,9 +117,12 @@ def independent_counts(paths: Paths, cohort: str) -> dict[str, dict]:
         files = {p.name for p in directory.iterdir()} if directory.is_dir() else set()
         c = out[stage]
         c["total"] += 1
+        is_excluded = (stage, gen_id) in excluded
         record = json.loads((directory / P.PARSED_METADATA).read_text()) if P.PARSED_METADATA in files else {}
         raw = json.loads((directory / P.RAW_METADATA).read_text()) if P.RAW_METADATA in files else {}
-        if P.PARSED in files:
+        if is_excluded:
+            c["excluded"] += 1
+        elif P.PARSED in files:
             c["ok"] += 1
         elif record.get("success") is False:
             c["truncated" if record["error"]["reason"] == "truncated_raw" else "parse_failed"] += 1
@@ -133,7 +145,7 @@ def independent_counts(paths: Paths, cohort: str) -> dict[str, dict]:
                 c["stale"] += recorded != hashlib.sha256(parent_parsed.read_bytes()).hexdigest()
             else:
                 c["unknown"] += 1
-        c["pending"] += row["mode"] == "llm" and not (P.RAW in files and P.RAW_METADATA in files)
+        c["pending"] += row["mode"] == "llm" and not (P.RAW in files and P.RAW_METADATA in files) and not is_excluded
     return out
 
 
@@ -157,7 +169,8 @@ def test_status_counts_equal_an_independent_scan(varied, capsys):
             assert row["pending"]["usd"] == pytest.approx(sum(r["usd"] for r in priced))
     # the states the fixture made are all there (the scan above is not vacuous)
     c1 = {row["stage"]: row for row in data["cohorts"][0]["stages"]}
-    assert c1["draft"]["generations"] == {"ok": 2, "truncated": 1, "parse_failed": 1, "job_failed": 0, "missing": 0}
+    assert c1["draft"]["generations"] == {"ok": 2, "truncated": 1, "parse_failed": 1, "job_failed": 0, "missing": 0,
+                                          "excluded": 0}
     assert c1["essay"]["stale"] == 2 and c1["evaluation"]["stale_unknown"] >= 1
     assert c1["evaluation"]["phases"]["raw"]["failed"] == 1 and c1["evaluation"]["generations"]["job_failed"] == 1
     assert c1["essay"]["generations"]["missing"] == 1
@@ -167,6 +180,41 @@ def test_status_counts_equal_an_independent_scan(varied, capsys):
     assert data["pending"]["usd"] == pytest.approx(both["total"]["usd"]) and data["pending"]["usd"] > 0
     shared_pending = sum(r["pending"]["calls"] for c in data["cohorts"] for r in c["stages"])
     assert shared_pending == data["pending"]["calls"] + 1  # the lost evaluation is c1's and c2's
+
+
+def test_excluded_generations_and_their_descendants_are_counted_as_excluded_in_their_cohort(varied, capsys):
+    project = varied
+    config = str(project.root / "config" / "config.yaml")
+    refused = _of(project, "draft")[1]  # the draft the parser refused
+    code, _ = run_cli(capsys, "exclude", "c1", "draft", "--failed-parses", "--reason", "the parser never finds it",
+                      "--configfile", config)
+    assert code == 0
+    assert {(r["stage"], r["gen_id"]) for r in csv.DictReader(open(project.paths.exclusions_csv("c1")))} == {
+        ("draft", d) for d in _of(project, "draft")[:2]}  # --failed-parses: the refused and the cut-off one
+    code, out = run_cli(capsys, "status", "--configfile", config, "--cohorts", "c1", "c2", "--json")
+    data = json.loads(out)
+    for cohort in data["cohorts"]:
+        expected = independent_counts(project.paths, cohort["cohort_id"])
+        for row in cohort["stages"]:
+            assert {"total": row["total"], **row["generations"]} == {
+                k: expected[row["stage"]][k] for k in ("total", *row["generations"])}, (cohort["cohort_id"], row)
+    c1 = {row["stage"]: row for row in data["cohorts"][0]["stages"]}
+    assert c1["draft"]["generations"]["excluded"] == 2 and c1["essay"]["generations"]["excluded"] >= 2
+    essays_of_refused = [e for e in _of(project, "essay") if _parent(project, "essay", e) == refused]
+    assert essays_of_refused and c1["evaluation"]["generations"]["excluded"] > 0
+
+    # taken back: the counts are what they were
+    code, _ = run_cli(capsys, "include", "c1", "draft", "--all", "--configfile", config)
+    assert code == 0
+    code, out = run_cli(capsys, "status", "--configfile", config, "--cohorts", "c1", "--json")
+    assert json.loads(out)["cohorts"][0]["stages"][0]["generations"]["excluded"] == 0
+
+
+def test_excluding_a_generation_the_cohort_does_not_list_is_a_usage_error(varied, capsys):
+    config = str(varied.root / "config" / "config.yaml")
+    code = main(["exclude", "c1", "draft", "d_not_a_member", "--reason", "x", "--configfile", config])
+    assert code == 2 and "not_a_member" in capsys.readouterr().err
+    assert not varied.paths.exclusions_csv("c1").exists()
 
 
 def test_status_text_names_every_cohort_and_stage(varied, capsys):

@@ -396,3 +396,13 @@ def test_phase_record_that_is_not_utf8_is_coded(store: GensDataLayer) -> None:
     assert info.value.code is Err.PARSER_FAILURE
     assert (info.value.ctx["reason"], info.value.ctx["offset"]) == ("invalid_utf8", 13)
     assert "--forcerun draft_raw" in info.value.ctx["fix"]
+
+
+def test_seeding_a_new_generation_makes_its_directory_and_never_overwrites(store: GensDataLayer) -> None:
+    store.paths.stage_dir("draft").mkdir(parents=True)
+    meta = MainMetadata(stage="draft", gen_id="d_new", template_id="t", mode="llm", combo_id="c")
+    assert store.seed_new_generation(meta) is True
+    assert store.read_main_metadata("draft", "d_new").template_id == "t"
+    other = MainMetadata(stage="draft", gen_id="d_new", template_id="other", mode="llm", combo_id="c")
+    assert store.seed_new_generation(other) is False  # the directory exists: seeded as usual
+    assert store.read_main_metadata("draft", "d_new").template_id == "t"

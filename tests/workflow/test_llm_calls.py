@@ -4,6 +4,7 @@ the end-of-run summary, and secrets that never reach a file."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -89,7 +90,9 @@ def test_exhausted_5xx_leaves_no_raw_and_the_rest_of_the_run_goes_on(project, ll
     found = groups(result)
     group = found[("essay", "raw", "IO_ERROR", "provider_unavailable")]
     assert group["count"] == 1 and group["gen_ids"] == [essay]
-    assert group["where"].endswith("logs/essay_raw/<gen_id>.log")
+    # The job's log, under the data root: a new essay is one job, whose log names the failed phase.
+    log = Path(group["where"].replace("<gen_id>", essay))
+    assert log.parent.parent == project.paths.logs_dir and f"essay_raw {essay} failed" in log.read_text()
     assert summary(result)["failed"] == 1
     record = json.loads((project.paths.data_root / ".failures" / "essay_raw" / f"{essay}.json").read_text())
     assert record["ctx"]["status"] == 500 and record["ctx"]["attempts"] == 2
@@ -159,7 +162,7 @@ def test_no_key_reaches_a_file_or_the_output(project, llm_server, monkeypatch):
     assert all(r["authorization_present"] for r in llm_server.requests)
 
     needle = SENTINEL.encode()
-    leaks = [str(p) for base in (project.root / "data", project.root / "logs", project.root / ".snakemake")
+    leaks = [str(p) for base in (project.root / "data", project.root / ".snakemake")
              for p in base.rglob("*") if p.is_file() and needle in p.read_bytes()]
     assert leaks == []
     for result in (first, second):

@@ -10,6 +10,8 @@ stage's prompts, and makes the calls of the stages that are not in batch mode.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from ..errors import DDError, Err
 from ..paths import PROMPT, RAW, RAW_METADATA
 from ..plan import StorePlan
@@ -45,16 +47,13 @@ def waiting(rt: Runtime, plan: StorePlan) -> set[tuple[str, str]]:
     return waits
 
 
-def targets(rt: Runtime, plan: StorePlan, waits: set[tuple[str, str]] | frozenset[tuple[str, str]]) -> list[str]:
+def targets(rt: Runtime, plan: StorePlan, waits: set[tuple[str, str]] | frozenset[tuple[str, str]],
+            requested: Iterable[str] = ()) -> list[str]:
     """``plan.targets()`` without the generations that wait (``waiting``), plus the prompts a
     batch will send."""
+    kept = plan.targets(requested, waiting=waits)
     if not waits:
-        return plan.targets()
-    kept = []
-    for target in plan.targets():
-        found = plan.paths.parse_gen_file(target)
-        if found is None or found[:2] not in waits:
-            kept.append(target)
+        return kept
     live = records.live_generations(rt.paths)
     for member in plan.members:
         key = (member.stage, member.gen_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from concurrent.futures import ThreadPoolExecutor
+import os
 from collections.abc import Mapping
 
 from .. import catalogs, ids
@@ -18,10 +18,10 @@ from ..errors import DDError, Err
 from ..fsio import atomic_write_json, atomic_write_text, read_json
 from ..membership import MEMBERSHIP_COLUMNS, Member, metadata_from_row
 from ..paths import METADATA, Paths
+from ..stages import STAGES
 from ..store import GensDataLayer
 from . import design as D
 
-SEED_THREADS = 8
 CATALOG_FIELDS = {
     "draft_template": "catalog_draft_templates_missing",
     "essay_template": "catalog_essay_templates_missing",
@@ -86,8 +86,23 @@ def check_combo_concepts(paths: Paths, combo_ids: set[str]) -> None:
             "fix": "write one of the listed description files for each concept"})
 
 
-def _existing_signature(store: GensDataLayer):
+def _existing_dirs(paths: Paths) -> dict[str, frozenset[str]]:
+    """The generation directories of each stage, one listing per stage: the ids of a new cohort
+    are looked up in a set instead of failing to open 20,000 metadata files."""
+    found = {}
+    for stage in STAGES:
+        try:
+            with os.scandir(paths.stage_dir(stage)) as entries:
+                found[stage] = frozenset(entry.name for entry in entries)
+        except FileNotFoundError:
+            found[stage] = frozenset()
+    return found
+
+
+def _existing_signature(store: GensDataLayer, existing: dict[str, frozenset[str]]):
     def lookup(stage: str, gen_id: str):
+        if gen_id not in existing[stage]:
+            return None
         path = store.paths.metadata_path(stage, gen_id)
         try:
             return ids.signature_for(stage, read_json(path))  # plain JSON: 20k of these on a recompile
@@ -109,13 +124,17 @@ def _membership_csv(rows: list[D.MembershipRow]) -> str:
     return buffer.getvalue()
 
 
-def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
+def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
+                  existing: dict[str, frozenset[str]] | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
     """The validated design rows and membership rows of a cohort's spec; writes nothing.
 
     What ``compile_cohort`` would write, so that ``snakemake -n`` and ``daydreaming estimate``
-    can show a cohort whose spec is not compiled yet.
+    can show a cohort whose spec is not compiled yet. ``existing``: the store's generation
+    directories (``_existing_dirs``), when the caller has listed them already.
     """
     from .spec import compile_design, load_spec
+
+    existing = _existing_dirs(paths) if existing is None else existing
 
     spec_path = paths.cohort_spec(cohort_id)
     if not spec_path.exists():
@@ -126,7 +145,7 @@ def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> tupl
     check_combo_concepts(paths, {d["combo_id"] for d in design if d.get("combo_id")})
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
              for stage in ("draft", "essay", "evaluation")}
-    rows = D.build_membership(design, cohort_id, modes, _existing_signature(GensDataLayer(paths)))
+    rows = D.build_membership(design, cohort_id, modes, _existing_signature(GensDataLayer(paths), existing))
     _check_copy_templates(rows)
     return design, rows
 
@@ -138,21 +157,27 @@ def members_of(rows: list[D.MembershipRow]) -> list[Member]:
 
 def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
     """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
-    design, rows = design_cohort(paths, cohort_id, seed)
-    _seed_metadata(GensDataLayer(paths), rows)
+    existing = _existing_dirs(paths)
+    design, rows = design_cohort(paths, cohort_id, seed, existing)
+    _seed_metadata(GensDataLayer(paths), rows, existing)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
     counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
     return {"cohort_id": cohort_id, "rows": len(design), **counts}
 
 
-def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow]) -> None:
-    """Seed every generation's metadata.json (never overwriting); threads overlap the
-    directory and file creations, which dominate a large compile."""
-    metas = [metadata_from_row(member) for member in members_of(rows)]
-    with ThreadPoolExecutor(max_workers=SEED_THREADS) as pool:
-        for _ in pool.map(store.seed_main_metadata, metas, chunksize=256):
-            pass
+def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow], existing: dict[str, frozenset[str]]) -> None:
+    """Seed every generation's metadata.json (never overwriting): a generation whose directory
+    did not exist gets it made with its metadata (one mkdir, one atomic write); the others are
+    seeded only where their metadata.json is missing."""
+    for stage in STAGES:
+        store.paths.stage_dir(stage).mkdir(parents=True, exist_ok=True)
+    for member in members_of(rows):
+        meta = metadata_from_row(member)
+        if member.gen_id in existing[member.stage]:
+            store.seed_main_metadata(meta)
+        else:
+            store.seed_new_generation(meta)
 
 
 def _check_copy_templates(rows: list[D.MembershipRow]) -> None:

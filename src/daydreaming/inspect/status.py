@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import os
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, Field
 
 from .. import paths as P
-from ..report.state import STATUSES, gen_state
+from ..report.state import EXCLUDED, STATUSES, gen_state
 from ..stages import STAGES
 from .scope import Scope
 from .stale import STALE, UNKNOWN, StaleIndex
@@ -152,10 +152,16 @@ def count(facts: list[GenFacts]) -> list[StageStatus]:
     ) for stage in STAGES]
 
 
+def in_cohort(facts: dict[tuple[str, str], GenFacts], scope: Scope, cohort: str) -> list[GenFacts]:
+    """The facts of a cohort's members, those it excludes (and their descendants) as excluded."""
+    excluded = scope.plan.excluded_in(cohort)
+    return [replace(facts[key], state=EXCLUDED, pending=False) if key in excluded else facts[key]
+            for key in ((m.stage, m.gen_id) for m in scope.members_of(cohort))]
+
+
 def build_status(scope: Scope) -> StatusReport:
     facts = gather(scope)
-    cohorts = [CohortStatus(cohort_id=c, stages=count([facts[(m.stage, m.gen_id)] for m in scope.members_of(c)]))
-               for c in scope.cohorts]
+    cohorts = [CohortStatus(cohort_id=c, stages=count(in_cohort(facts, scope, c))) for c in scope.cohorts]
     pending = PendingCalls()
     for f in facts.values():
         if f.pending:
@@ -173,7 +179,7 @@ def _usd(pending: PendingCalls) -> str:
 
 
 def format_status(report: StatusReport) -> str:
-    head = (f"{'stage':11} {'total':>6} {'ok':>6} {'failed':>6} {'trunc':>6} {'missing':>7} | "
+    head = (f"{'stage':11} {'total':>6} {'ok':>6} {'failed':>6} {'trunc':>6} {'missing':>7} {'excl':>5} | "
             f"{'prompt':>6} {'raw':>6} {'parsed':>6} | {'calls':>5} {'other':>5} | {'stale':>5} {'unknown':>7} | "
             f"{'pending':>7}  est. USD")
     lines = []
@@ -184,14 +190,15 @@ def format_status(report: StatusReport) -> str:
             other = sum(c.failed for phase, c in ph.items() if phase != "raw")
             lines.append(
                 f"{r.stage:11} {r.total:>6} {g['ok']:>6} {g['parse_failed']:>6} {g['truncated']:>6} "
-                f"{g['missing']:>7} | {ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
+                f"{g['missing']:>7} {g['excluded']:>5} | {ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
                 f"| {ph['raw'].failed:>5} {other:>5} | {r.stale:>5} {r.stale_unknown:>7} | "
                 f"{r.pending.calls:>7}  {_usd(r.pending)}")
         lines.append("")
     p = report.pending
     lines.append(f"pending LLM calls (all cohorts): {p.calls}, estimated {_usd(p)}"
                  f" (details: daydreaming estimate)")
-    lines.append("ok/failed/trunc/missing: parse state; prompt/raw/parsed: generations whose files are there; "
+    lines.append("ok/failed/trunc/missing: parse state; excl: left out on purpose (exclusions.csv, with what "
+                 "depends on them); prompt/raw/parsed: generations whose files are there; "
                  f"calls/other: jobs that failed (LLM calls / other phases; records in {report.failures_dir})")
     if any(r.stale for c in report.cohorts for r in c.stages):
         lines.append("stale: answers made from a parent that changed since: daydreaming status --stale")

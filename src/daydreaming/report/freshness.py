@@ -45,10 +45,11 @@ class Completion(BaseModel):
     complete: int
     failed: int
     missing: int
+    excluded: int = 0  # left out on purpose (daydreaming.exclusions)
 
     @property
     def total(self) -> int:
-        return self.complete + self.failed + self.missing
+        return self.complete + self.failed + self.missing + self.excluded
 
 
 class ScanRecord(Completion):
@@ -91,7 +92,8 @@ def stale_reason(paths: Paths, cohort: str) -> str | None:
     if _mtime_ns(paths.cohort_report(cohort, INDEX)) < _mtime_ns(paths.cohort_report(cohort, SCAN)):
         return "index.html older than its scan"
     since = record.started_ns
-    for source in (paths.membership_csv(cohort), paths.templates_csv("evaluation"), paths.llm_models_csv):
+    for source in (paths.membership_csv(cohort), paths.exclusions_csv(cohort), paths.templates_csv("evaluation"),
+                   paths.llm_models_csv):
         if _mtime_ns(source) >= since:
             return f"{source} changed"
     members = read_membership(paths.membership_csv(cohort))
@@ -136,6 +138,7 @@ def run_lines(config: dict[str, Any]) -> list[str]:
         if record is None or not index.exists():
             lines.append(f"daydreaming: cohort {cohort}: no report yet")
             continue
+        excluded = f", {record.excluded} excluded" if record.excluded else ""
         lines.append(f"daydreaming: cohort {cohort}: {record.complete} complete, {record.failed} failed, "
-                     f"{record.missing} missing of {record.total} generations; report {index}")
+                     f"{record.missing} missing{excluded} of {record.total} generations; report {index}")
     return lines

@@ -19,12 +19,13 @@ from pydantic import ValidationError
 
 from .. import paths as P
 from ..errors import DDError
+from ..exclusions import excluded_keys, with_descendants
 from ..failures import current_records
 from ..membership import Member, metadata_from_row, read_membership
 from ..models import MainMetadata, RawMetadata
 from ..paths import Paths
 from ..store import GensDataLayer
-from .state import GenState, gen_state
+from .state import GenState, excluded_state, gen_state
 
 GENERATION_COLUMNS = (
     "stage", "gen_id", "parent_gen_id", "combo_id", "template_id", "llm_model_id", "replicate", "mode",
@@ -108,6 +109,7 @@ class CohortScan:
     _by_key: dict[tuple[str, str], Member] = field(default_factory=dict, repr=False)
     _failures: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict, repr=False)
     _seen: dict[tuple[str, str], Generation] = field(default_factory=dict, repr=False)
+    _excluded: frozenset[tuple[str, str]] = frozenset()  # the cohort's exclusions and their descendants
 
     @classmethod
     def read(cls, paths: Paths, cohort_id: str) -> "CohortScan":
@@ -115,7 +117,17 @@ class CohortScan:
         scan._by_key = {(m.stage, m.gen_id): m for m in scan.members}
         for record in sorted(current_records(paths), key=lambda r: float(r.get("at", 0))):
             scan._failures[(record.get("stage"), record.get("gen_id"))] = record  # the latest failure wins
+        excluded = excluded_keys(paths, cohort_id)
+        if excluded:
+            scan._excluded = with_descendants(scan.members, excluded, scan._parent_of)
         return scan
+
+    def _parent_of(self, stage: str, gen_id: str) -> str | None:
+        member = self._by_key.get((stage, gen_id))
+        if member is not None and member.parent_gen_id:
+            return member.parent_gen_id
+        found = self.generation(stage, gen_id)
+        return found.parent_gen_id if found is not None else None
 
     @property
     def store(self) -> GensDataLayer:
@@ -154,6 +166,8 @@ class CohortScan:
             have = frozenset()
         raw = _read_raw(files[P.RAW_METADATA]) if P.RAW_METADATA in have else None
         state = gen_state(self.store, stage, gen_id, have, raw=raw, failure=self._failures.get((stage, gen_id)))
+        if (stage, gen_id) in self._excluded:
+            state = excluded_state(state)
         text = None
         if P.PARSED in have:
             data = read_bytes(files[P.PARSED])

@@ -16,7 +16,6 @@ evaluations this run produces; but two things must not happen:
 
 from __future__ import annotations
 
-from ..membership import read_membership
 from ..plan import StorePlan
 from ..stages import PARENT_STAGE
 from .state import gen_state
@@ -29,37 +28,37 @@ def _mtime_ns(path) -> int | None:
         return None
 
 
-def _blocked(plan: StorePlan, stage: str, gen_id: str | None) -> bool:
-    """True when this generation's parse, or an ancestor's, has failed (and was not redone)."""
-    while gen_id:
+def _blocked(plan: StorePlan, stage: str, gen_id: str | None, known: dict[tuple[str, str], bool]) -> bool:
+    """True when this generation's parse, or an ancestor's, has failed (and was not redone).
+    ``known`` remembers the answer per generation: the evaluations of one essay share it."""
+    if not gen_id:
+        return False
+    key = (stage, gen_id)
+    if key not in known:
         state = gen_state(plan.store, stage, gen_id, plan.present(stage, gen_id))
-        if state.failed:
-            return True
-        if state.status == "ok":
-            return False  # a parsed generation is not blocked by its parents' later state
         parent_stage = PARENT_STAGE[stage]
-        if parent_stage is None:
-            return False
-        stage, gen_id = parent_stage, plan.parent_of(stage, gen_id)
-    return False
+        if state.failed or state.status == "ok" or parent_stage is None:
+            known[key] = state.failed  # a parsed generation is not blocked by its parents' later state
+        else:
+            known[key] = _blocked(plan, parent_stage, plan.parent_of(stage, gen_id), known)
+    return known[key]
 
 
 def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
                  waiting: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
-    when it is newer than the scores (a recompiled cohort may have lost members). Evaluations
-    that ``waiting`` holds (their answer, or an ancestor's, is to come from a batch) are left
-    out: this run cannot produce them."""
+    and exclusions.csv when newer than the scores (a recompiled cohort may have lost members, an
+    exclusion changes statuses). Evaluations that ``waiting`` holds (their answer, or an
+    ancestor's, is to come from a batch) are left out: this run cannot produce them."""
     paths = plan.paths
     built = _mtime_ns(scores_csv)
-    membership = paths.membership_csv(cohort_id)
-    if not membership.exists():  # a dry run of a cohort not compiled yet: its run compiles it first
-        return []
     # Declared only when newer for the same reason as settled evaluations, and because a run
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
-    inputs = [str(membership)] if built is not None and (_mtime_ns(membership) or 0) > built else []
-    for member in read_membership(paths.membership_csv(cohort_id)):
-        if member.stage != "evaluation":
+    inputs = [str(path) for path in (paths.membership_csv(cohort_id), paths.exclusions_csv(cohort_id))
+              if built is not None and (_mtime_ns(path) or 0) > built]
+    excluded, blocked = plan.excluded_in(cohort_id), {}
+    for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
+        if member.stage != "evaluation" or (member.stage, member.gen_id) in excluded:
             continue
         if plan.settled("evaluation", member.gen_id):
             if built is None:  # the job runs anyway (its output is missing)
@@ -67,7 +66,7 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
             parsed = paths.parsed_path("evaluation", member.gen_id)
             if (_mtime_ns(parsed) or 0) > built:
                 inputs.append(str(parsed))
-        elif ("evaluation", member.gen_id) not in waiting and not _blocked(plan, "evaluation", member.gen_id):
+        elif ("evaluation", member.gen_id) not in waiting and not _blocked(plan, "evaluation", member.gen_id, blocked):
             inputs.append(str(paths.parsed_path("evaluation", member.gen_id)))
     return inputs
 

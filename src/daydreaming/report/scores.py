@@ -21,7 +21,7 @@ from ..errors import DDError, Err
 from ..paths import Paths
 from .columns import scores_frame
 from .generations import CohortScan, Generation
-from .state import JOB_FAILED, OK
+from .state import EXCLUDED, JOB_FAILED, OK
 
 MISSING_PARSED = "missing parsed.txt"
 
@@ -42,6 +42,9 @@ def _parsed_path(stage: str, gen_id: str, paths: Paths) -> str:
 def read_score(evaluation: Generation) -> tuple[float | None, dict]:
     """(score, error columns) of one evaluation; the score is the last line of parsed.txt."""
     state = evaluation.state
+    if state.status == EXCLUDED:
+        return None, {"error": f"excluded from the cohort (exclusions.csv), last state: {state.code} {state.reason}",
+                      "error_code": state.code, "error_reason": EXCLUDED}
     if state.failed or state.status == JOB_FAILED:
         what = "parse" if state.failed else f"{state.phase} job"
         return None, {"error": f"{what} failed: {state.code} {state.reason}", "error_code": state.code,

@@ -34,9 +34,10 @@ def headline(cohort: str, completion: Completion, costs: pd.DataFrame) -> str:
     pending = (f", about ${total['pending_usd']:.4f} for {int(total['pending_calls'])} pending calls"
                if total is not None and total["pending_calls"] else "")
     failed = f'<span class="bad">{completion.failed} failed</span>' if completion.failed else "0 failed"
+    excluded = f", {completion.excluded} excluded" if completion.excluded else ""
     return (f"<h1>Cohort {h.text(cohort)}</h1><p>{completion.total} generations: "
             f'<span class="good">{completion.complete} complete</span>, {failed}, {completion.missing} missing'
-            f"{'; ' + spent + pending if spent else ''}.</p>")
+            f"{excluded}{'; ' + spent + pending if spent else ''}.</p>")
 
 
 def navigation() -> str:

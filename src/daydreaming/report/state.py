@@ -31,7 +31,10 @@ from ..phases import FAILED_PARSE_RECORD
 from ..store import GensDataLayer
 
 OK, TRUNCATED, PARSE_FAILED, JOB_FAILED, MISSING = "ok", "truncated", "parse_failed", "job_failed", "missing"
-STATUSES = (OK, TRUNCATED, PARSE_FAILED, JOB_FAILED, MISSING)
+# Left out of the cohort on purpose (daydreaming.exclusions): never the state of the files alone,
+# the cohort's exclusions.csv decides (``excluded_state``).
+EXCLUDED = "excluded"
+STATUSES = (OK, TRUNCATED, PARSE_FAILED, JOB_FAILED, MISSING, EXCLUDED)
 FAILED_STATUSES = (TRUNCATED, PARSE_FAILED, JOB_FAILED)
 TRUNCATED_REASON = "truncated_raw"
 
@@ -100,3 +103,8 @@ def gen_state(store: GensDataLayer, stage: str, gen_id: str, present: frozenset[
     if failure is not None:
         return GenState(JOB_FAILED, failure.get("code"), failure.get("reason"), phase=failure.get("phase"))
     return GenState(MISSING)  # never parsed, or parsed.txt deleted (the next run re-parses)
+
+
+def excluded_state(state: GenState) -> GenState:
+    """The state of a generation its cohort excludes: ``excluded``, keeping why it failed."""
+    return GenState(EXCLUDED, state.code, state.reason, state.preview, state.phase)

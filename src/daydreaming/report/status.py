@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..stages import STAGES
 from .freshness import Completion
-from .state import FAILED_STATUSES, MISSING, OK, STATUSES
+from .state import EXCLUDED, FAILED_STATUSES, MISSING, OK, STATUSES
 
 STATUS_COLUMNS = ("stage", "total") + STATUSES
 FAILURE_COLUMNS = ("stage", "gen_id", "status", "error_phase", "error_code", "error_reason", "preview")
@@ -31,7 +31,7 @@ def status_counts(generations: pd.DataFrame) -> pd.DataFrame:
 def completion(generations: pd.DataFrame) -> Completion:
     status = generations["status"]
     return Completion(complete=int((status == OK).sum()), failed=int(status.isin(FAILED_STATUSES).sum()),
-                      missing=int((status == MISSING).sum()))
+                      missing=int((status == MISSING).sum()), excluded=int((status == EXCLUDED).sum()))
 
 
 def failures(generations: pd.DataFrame) -> pd.DataFrame:
