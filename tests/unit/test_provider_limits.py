@@ -75,9 +75,12 @@ from daydreaming.concurrency import AdaptiveConcurrency
 from daydreaming.provider_state import ProviderState
 flow = AdaptiveConcurrency(sys.argv[1], ProviderState(sys.argv[2]), 8)
 import threading
+printing = threading.Lock()
 def hold():
     with flow.slot():
-        print("held", flush=True)
+        with printing:  # one whole line per holder (print writes the text and its newline apart)
+            sys.stdout.write("held\\n")
+            sys.stdout.flush()
         time.sleep(float(sys.argv[3]))
 threads = [threading.Thread(target=hold) for _ in range(int(sys.argv[4]))]
 for t in threads: t.start()
