@@ -22,7 +22,7 @@ class _Contract(BaseModel):
 
 
 class MainMetadata(_Contract):
-    """``metadata.json``: seeded once by the cohort compile, never overwritten."""
+    """``metadata.json``: written once by the cohort compile, never overwritten."""
 
     stage: str
     gen_id: str

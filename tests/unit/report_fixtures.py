@@ -90,7 +90,7 @@ def _parsed(paths: Paths, stage: str, gen_id: str, error: ParseError | None = No
 def write_generation(store: GensDataLayer, meta: MainMetadata, outcome) -> None:
     """All six files of a finished generation, or the state ``outcome`` names."""
     paths, stage, gen_id = store.paths, meta.stage, meta.gen_id
-    store.seed_main_metadata(meta)
+    store.create_main_metadata(meta)
     if outcome == MISSING:
         return
     store.write_prompt(stage, gen_id, prompt_of(gen_id))

@@ -1,4 +1,4 @@
-"""compile_cohort: spec -> membership.csv, manifest.json and seeded metadata.json, all or nothing.
+"""compile_cohort: spec -> membership.csv, manifest.json and write-once metadata.json, all or nothing.
 
 Runs on a temp data root built from a copy of the repo's demo catalogs, so the real readers,
 id functions and store are exercised end to end.
@@ -169,7 +169,7 @@ def test_manifest_has_the_seed_shape(paths: Paths) -> None:
     }
 
 
-def test_metadata_is_seeded_for_every_row(paths: Paths) -> None:
+def test_metadata_is_written_for_every_row(paths: Paths) -> None:
     write_spec(paths, "demo")
     compile_cohort(paths, "demo")
     rows = read_membership(paths, "demo")
@@ -370,7 +370,7 @@ def test_failed_compile_leaves_membership_and_store_untouched(paths: Paths, brea
     # a first, smaller cohort compiles fine
     write_spec(paths, "demo", {**AXES, "draft_template": ["pair-sketch"]})
     compile_cohort(paths, "demo")
-    # the user widens the spec (new drafts would be seeded) but something is wrong
+    # the user widens the spec (new drafts would get their metadata.json) but something is wrong
     axes = breaker(paths)
     write_spec(paths, "demo", axes)
     membership_before = paths.membership_csv("demo").read_bytes()

@@ -64,7 +64,7 @@ def _evaluation_store(tmp_path, parser: str, scale: str, answer: str):
     paths.template_file("evaluation", "judge").parent.mkdir(parents=True)
     paths.template_file("evaluation", "judge").write_text("{{ response }}\n")
     rt = Runtime.from_config({"data_root": str(paths.data_root), "cohorts": []})
-    rt.store.seed_main_metadata(MainMetadata(stage="evaluation", gen_id="v_1", template_id="judge",
+    rt.store.create_main_metadata(MainMetadata(stage="evaluation", gen_id="v_1", template_id="judge",
                                              parent_gen_id="e_1", llm_model_id="m"))
     rt.store.write_raw("evaluation", "v_1", answer, RawMetadata(
         function="evaluation_raw", mode="llm", stage="evaluation", gen_id="v_1", raw_length=len(answer),

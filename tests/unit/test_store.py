@@ -289,12 +289,12 @@ def test_parsed_metadata_always_has_error_key(store: GensDataLayer) -> None:
     assert store.read_parsed("draft", GEN) == "parsed\n"
 
 
-# --- metadata.json is seeded once -------------------------------------------------------------
+# --- metadata.json is written once ------------------------------------------------------------
 
-def test_seed_main_metadata_writes_the_seed_keys(store: GensDataLayer) -> None:
+def test_create_main_metadata_writes_the_earlier_systems_keys(store: GensDataLayer) -> None:
     meta = MainMetadata(stage="essay", gen_id="e_sq5klak2lljyyom", origin_cohort_id="c1", mode="copy",
                         template_id="parsed-from-links-v1", parent_gen_id=GEN, llm_model_id="gemini_25_pro")
-    assert store.seed_main_metadata(meta) is True
+    assert store.create_main_metadata(meta) is True
     data = json.loads(store.paths.metadata_path("essay", "e_sq5klak2lljyyom").read_text())
     assert data == {"stage": "essay", "gen_id": "e_sq5klak2lljyyom", "origin_cohort_id": "c1", "mode": "copy",
                     "template_id": "parsed-from-links-v1", "parent_gen_id": GEN, "llm_model_id": "gemini_25_pro",
@@ -302,14 +302,14 @@ def test_seed_main_metadata_writes_the_seed_keys(store: GensDataLayer) -> None:
     assert store.read_main_metadata("essay", "e_sq5klak2lljyyom") == meta
 
 
-def test_seed_main_metadata_never_overwrites(store: GensDataLayer) -> None:
+def test_create_main_metadata_never_overwrites(store: GensDataLayer) -> None:
     path = write_file(store.paths.metadata_path("draft", GEN), json.dumps(SEED_MAIN, indent=2))
     before = path.read_bytes()
     other = MainMetadata(stage="draft", gen_id=GEN, origin_cohort_id="another", template_id="other-tpl",
                          combo_id="combo_v1_x", llm_model_id="sonnet-4", replicate=2)
-    assert store.seed_main_metadata(other) is False
+    assert store.create_main_metadata(other) is False
     assert path.read_bytes() == before
-    assert store.seed_main_metadata(other) is False
+    assert store.create_main_metadata(other) is False
     assert path.read_bytes() == before
 
 
@@ -398,11 +398,11 @@ def test_phase_record_that_is_not_utf8_is_coded(store: GensDataLayer) -> None:
     assert "--forcerun draft_raw" in info.value.ctx["fix"]
 
 
-def test_seeding_a_new_generation_makes_its_directory_and_never_overwrites(store: GensDataLayer) -> None:
+def test_creating_a_new_generation_makes_its_directory_and_never_overwrites(store: GensDataLayer) -> None:
     store.paths.stage_dir("draft").mkdir(parents=True)
     meta = MainMetadata(stage="draft", gen_id="d_new", template_id="t", mode="llm", combo_id="c")
-    assert store.seed_new_generation(meta) is True
+    assert store.create_new_generation(meta) is True
     assert store.read_main_metadata("draft", "d_new").template_id == "t"
     other = MainMetadata(stage="draft", gen_id="d_new", template_id="other", mode="llm", combo_id="c")
-    assert store.seed_new_generation(other) is False  # the directory exists: seeded as usual
+    assert store.create_new_generation(other) is False  # the directory exists: written only if missing
     assert store.read_main_metadata("draft", "d_new").template_id == "t"

@@ -1,4 +1,4 @@
-"""Compile a cohort: spec -> design rows -> validated membership, manifest and seeded metadata.
+"""Compile a cohort: spec -> design rows -> validated membership, manifest and write-once metadata.
 
 Everything is validated before anything is written, and ``membership.csv`` is replaced last
 and atomically, so a failed compile leaves the previous cohort and the whole store untouched.
@@ -159,25 +159,25 @@ def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dic
     """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
     existing = _existing_dirs(paths)
     design, rows = design_cohort(paths, cohort_id, seed, existing)
-    _seed_metadata(GensDataLayer(paths), rows, existing)
+    _create_metadata(GensDataLayer(paths), rows, existing)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
     counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
     return {"cohort_id": cohort_id, "rows": len(design), **counts}
 
 
-def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow], existing: dict[str, frozenset[str]]) -> None:
-    """Seed every generation's metadata.json (never overwriting): a generation whose directory
-    did not exist gets it made with its metadata (one mkdir, one atomic write); the others are
-    seeded only where their metadata.json is missing."""
+def _create_metadata(store: GensDataLayer, rows: list[D.MembershipRow], existing: dict[str, frozenset[str]]) -> None:
+    """Create every generation's metadata.json (never overwriting): a generation whose directory
+    did not exist gets it made with its metadata (one mkdir, one atomic write); the others get
+    it only where their metadata.json is missing."""
     for stage in STAGES:
         store.paths.stage_dir(stage).mkdir(parents=True, exist_ok=True)
     for member in members_of(rows):
         meta = metadata_from_row(member)
         if member.gen_id in existing[member.stage]:
-            store.seed_main_metadata(meta)
+            store.create_main_metadata(meta)
         else:
-            store.seed_new_generation(meta)
+            store.create_new_generation(meta)
 
 
 def _check_copy_templates(rows: list[D.MembershipRow]) -> None:
