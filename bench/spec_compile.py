@@ -27,7 +27,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        rows = compile_design(spec, seed=1)
+        rows = compile_design(spec, shuffle_seed=1)
         times.append(time.perf_counter() - start)
     print(f"{len(rows)} rows: best {min(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms over {args.repeat} runs")
 

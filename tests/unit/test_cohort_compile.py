@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from daydreaming import ids
+from daydreaming.cli import main as cli_main
 from daydreaming.cohort.compile import compile_cohort
 from daydreaming.errors import DDError, Err
 from daydreaming.membership import MEMBERSHIP_COLUMNS
@@ -154,6 +155,22 @@ def test_copy_essays_get_mode_copy(paths: Paths) -> None:
     for row in read_membership(paths, "demo"):
         if row["stage"] != "essay":
             assert row["mode"] == "llm"
+
+
+@pytest.mark.parametrize("flag", ["--shuffle-seed", "--seed"])  # --seed: the old name, still accepted
+def test_compile_command_shuffles_the_membership_order(paths: Paths, tmp_path: Path, flag: str) -> None:
+    write_spec(paths, "c")
+    assert cli_main(["compile", "--data-root", str(paths.data_root), "c", flag, "3"]) == 0
+    shuffled = read_membership(paths, "c")
+    other = Paths(tmp_path / "other")
+    shutil.copytree(paths.data_root / "1_raw", other.data_root / "1_raw")
+    shutil.copy(paths.data_root / "combo_mappings.csv", other.data_root / "combo_mappings.csv")
+    write_spec(other, "c")
+    compile_cohort(other, "c", shuffle_seed=3)
+    assert shuffled == read_membership(other, "c")
+    compile_cohort(other, "c")
+    unshuffled = read_membership(other, "c")
+    assert shuffled != unshuffled and sorted(map(str, shuffled)) == sorted(map(str, unshuffled))
 
 
 def test_manifest_has_the_seed_shape(paths: Paths) -> None:

@@ -15,8 +15,8 @@ from daydreaming.errors import Err
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 
 
-def rows_of(doc: dict[str, Any], seed: int | None = None) -> list[dict[str, str]]:
-    return compile_design(load_spec(doc), seed=seed)
+def rows_of(doc: dict[str, Any], shuffle_seed: int | None = None) -> list[dict[str, str]]:
+    return compile_design(load_spec(doc), shuffle_seed=shuffle_seed)
 
 
 def compile_error(doc: dict[str, Any]) -> dict[str, Any]:
@@ -234,7 +234,7 @@ def test_tie_cannot_join_a_pair_axis() -> None:
 def test_pair_restricts_combinations_and_replaces_both_sides() -> None:
     doc = spec({"n": ["1", "2"], "t": ["t1", "t2"], "m": ["m1", "m2"]},
                {"pairs": {"tm": {"left": "t", "right": "m", "allowed": [["t2", "m1"], ["t1", "m2"], ["t2", "m1"]]}}})
-    rows = rows_of(doc, seed=None)
+    rows = rows_of(doc, shuffle_seed=None)
     assert [(r["n"], r["t"], r["m"]) for r in rows] == [
         ("1", "t2", "m1"), ("1", "t1", "m2"), ("2", "t2", "m1"), ("2", "t1", "m2"),
     ]
@@ -322,15 +322,15 @@ def test_columns_follow_field_order() -> None:
     assert list(rows[0]) == ["c", "a", "b"]
 
 
-def test_seeded_shuffle_is_deterministic_and_matches_random_shuffle() -> None:
+def test_shuffle_seed_is_deterministic_and_matches_random_shuffle() -> None:
     loaded = load_spec(FIXTURES / "replicates_tuple")
     plain = compile_design(loaded)
-    shuffled = compile_design(loaded, seed=7)
-    assert shuffled == compile_design(loaded, seed=7)
+    shuffled = compile_design(loaded, shuffle_seed=7)
+    assert shuffled == compile_design(loaded, shuffle_seed=7)
     assert shuffled != plain
-    assert shuffled != compile_design(loaded, seed=8)
+    assert shuffled != compile_design(loaded, shuffle_seed=8)
     expected = list(plain)
-    Random(7).shuffle(expected)  # the seed system shuffles the product list with this call
+    Random(7).shuffle(expected)  # the earlier system shuffles the product list with this call
     assert shuffled == expected
 
 
@@ -360,6 +360,6 @@ def big_design() -> dict[str, Any]:
 
 
 def test_twenty_thousand_rows_from_every_rule_kind() -> None:
-    rows = compile_design(load_spec(big_design()), seed=1)
+    rows = compile_design(load_spec(big_design()), shuffle_seed=1)
     assert len(rows) == 50 * 20 * 5 * 2 * 2 == 20000  # a, bc pairs, r, tie xy, tuple t
     assert len({tuple(r.values()) for r in rows}) == 20000

@@ -124,7 +124,7 @@ def _membership_csv(rows: list[D.MembershipRow]) -> str:
     return buffer.getvalue()
 
 
-def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
+def design_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None,
                   existing: dict[str, frozenset[str]] | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
     """The validated design rows and membership rows of a cohort's spec; writes nothing.
 
@@ -140,7 +140,7 @@ def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
     if not spec_path.exists():
         raise DDError(Err.INVALID_CONFIG, {"reason": "cohort_spec_required", "cohort_id": cohort_id,
                                            "path": str(spec_path), "fix": "write the cohort's spec/config.yaml"})
-    design = D.normalise(compile_design(load_spec(spec_path), seed=seed))
+    design = D.normalise(compile_design(load_spec(spec_path), shuffle_seed=shuffle_seed))
     validate_against_catalogs(design, catalog_values(paths))
     check_combo_concepts(paths, {d["combo_id"] for d in design if d.get("combo_id")})
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
@@ -155,10 +155,10 @@ def members_of(rows: list[D.MembershipRow]) -> list[Member]:
     return [Member(row.stage, row.gen_id, row.as_dict()) for row in rows]
 
 
-def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
+def compile_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None) -> dict:
     """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
     existing = _existing_dirs(paths)
-    design, rows = design_cohort(paths, cohort_id, seed, existing)
+    design, rows = design_cohort(paths, cohort_id, shuffle_seed, existing)
     _create_metadata(GensDataLayer(paths), rows, existing)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
