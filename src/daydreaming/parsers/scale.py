@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DDError, Err
-from .seed import IN_LAST_LINE_RANGE
+from .earlier import IN_LAST_LINE_RANGE
 
 SCALE_COLUMN = "score_scale"
 # The parser option the scale becomes (ParserOptions.scale_max).
