@@ -1,6 +1,6 @@
 """Reading ``membership.csv``: which generations a cohort holds (the workflow's wildcards).
 
-A membership may be the seed system's slim two columns (``stage,gen_id``) or carry the full
+A membership may be the earlier system's slim two columns (``stage,gen_id``) or carry the full
 rows this project writes; parents then come from the row or, failing that, ``metadata.json``.
 """
 

@@ -1,4 +1,4 @@
-"""Prompt rendering with Jinja2 ``StrictUndefined`` (the seed's settings, otherwise default).
+"""Prompt rendering with Jinja2 ``StrictUndefined`` (the earlier system's settings, otherwise default).
 
 Parent LLM output enters only as a variable *value*, so text such as ``{{ x }}`` inside an
 answer is never evaluated as template code.
@@ -16,7 +16,7 @@ from .errors import DDError, Err
 from .fsio import read_text
 from .paths import Paths
 
-_ENV = Environment(undefined=StrictUndefined)  # the seed: no autoescape, default whitespace
+_ENV = Environment(undefined=StrictUndefined)  # as the earlier system: no autoescape, default whitespace
 _LOCK = threading.Lock()
 _COMPILED: dict[Path, tuple[int, Template]] = {}
 

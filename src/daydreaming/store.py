@@ -1,6 +1,6 @@
 """The gens store API: every read and write of a generation directory goes through here.
 
-It enforces the seed invariants (``raw.txt`` never without ``raw_metadata.json``;
+It enforces the earlier system's invariants (``raw.txt`` never without ``raw_metadata.json``;
 ``metadata.json`` never overwritten) and writes atomically, so the workflow, the cohort
 compiler and future tools (status/check) share one implementation of the contract.
 """

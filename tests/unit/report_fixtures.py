@@ -47,7 +47,7 @@ OUTCOMES = {
 }
 TEMPLATES_CSV = (
     "template_id,template_name,description,parser,generator,score_scale\n"
-    "t,T,seed scale,in_last_line,llm,\n"
+    "t,T,0-9 scale,in_last_line,llm,\n"
     "u,U,five points,final_verdict,llm,0-5\n"
 )
 SCALES = {"t": 9.0, "u": 5.0}

@@ -173,7 +173,7 @@ def test_compile_command_shuffles_the_membership_order(paths: Paths, tmp_path: P
     assert shuffled != unshuffled and sorted(map(str, shuffled)) == sorted(map(str, unshuffled))
 
 
-def test_manifest_has_the_seed_shape(paths: Paths) -> None:
+def test_manifest_has_the_earlier_systems_shape(paths: Paths) -> None:
     write_spec(paths, "demo")
     compile_cohort(paths, "demo")
     manifest = json.loads(paths.manifest_json("demo").read_text(encoding="utf-8"))

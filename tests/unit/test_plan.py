@@ -1,7 +1,7 @@
 """StorePlan: which files the workflow requests and which inputs each phase job declares.
 
-The seed's rule is "regenerate only what is missing or forced", so an upstream edge (which makes
-Snakemake re-run a job) is declared only when needed. Each test builds a tiny store by hand.
+The default rule (``rerun_policy: keep``) is "regenerate only what is missing or forced", so an
+upstream edge (which makes Snakemake re-run a job) is declared only when needed. Each test builds a tiny store by hand.
 """
 
 from __future__ import annotations

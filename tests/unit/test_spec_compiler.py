@@ -69,13 +69,13 @@ def test_fixture_row_counts_and_columns(name: str, count: int) -> None:
     check_rows_and_columns(load_spec(FIXTURES / name), count)
 
 
-SEED_FIXTURE_COUNTS = {"baseline_cartesian": 12, "cohort_cartesian": 8, "curated_essays": 2, "dual_llm_cartesian": 4,
-                       "full_two_phase_cartesian": 64, "paired_copy_mix": 2}
+EARLIER_FIXTURE_COUNTS = {"baseline_cartesian": 12, "cohort_cartesian": 8, "curated_essays": 2,
+                          "dual_llm_cartesian": 4, "full_two_phase_cartesian": 64, "paired_copy_mix": 2}
 
 
 @pytest.mark.shared
-def test_seed_fixture_row_counts_and_columns(shared: Path) -> None:
-    for name, count in SEED_FIXTURE_COUNTS.items():
+def test_earlier_systems_fixture_row_counts_and_columns(shared: Path) -> None:
+    for name, count in EARLIER_FIXTURE_COUNTS.items():
         check_rows_and_columns(load_spec(shared / "reference" / "spec_fixtures" / name), count)
 
 
@@ -107,7 +107,7 @@ def test_tie_and_subsets_fixture() -> None:
 
 
 @pytest.mark.shared
-def test_seed_fixtures_rows_exactly(shared: Path) -> None:
+def test_earlier_systems_fixtures_rows_exactly(shared: Path) -> None:
     fixtures = shared / "reference" / "spec_fixtures"
     assert compile_design(load_spec(fixtures / "paired_copy_mix")) == [
         {"draft_template": "creative-synthesis-v2", "essay_template": "essay-llm-v1",

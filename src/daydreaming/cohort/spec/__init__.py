@@ -1,6 +1,6 @@
 """The cohort spec language: ``load_spec`` reads a spec, ``compile_design`` expands it to rows.
 
-The language (compatible with the seed system's) is described in docs/spec-language.md.
+The language (compatible with the earlier system's) is described in docs/spec-language.md.
 """
 
 from daydreaming.cohort.spec.compiler import compile_design

@@ -1,7 +1,7 @@
 """The one error type of the spec language.
 
 It is an ``INVALID_CONFIG`` ``DDError`` so pipeline code can handle every bad-input failure the
-same way, while ``spec_code`` and ``ctx["reason"] == "invalid_spec"`` keep the seed system's
+same way, while ``spec_code`` and ``ctx["reason"] == "invalid_spec"`` keep the earlier system's
 distinct ``INVALID_SPEC`` classification visible to callers and tests.
 """
 
@@ -17,7 +17,7 @@ _UNSET: Any = object()
 
 
 class SpecDslErrorCode(Enum):
-    """The seed system's own code for DSL errors, kept for compatibility."""
+    """The earlier system's own code for DSL errors, kept for compatibility."""
 
     INVALID_SPEC = "INVALID_SPEC"
 
