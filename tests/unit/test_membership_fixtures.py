@@ -8,13 +8,13 @@ import pytest
 
 from daydreaming import ids
 from daydreaming.cohort import design
-from daydreaming.cohort.spec import compile_design, load_spec
+from daydreaming.cohort.spec import expand_design, load_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 
 
 def membership_for(spec_dir: Path, modes=None):
-    rows = design.normalise(compile_design(load_spec(spec_dir / "config.yaml")))
+    rows = design.normalise(expand_design(load_spec(spec_dir / "config.yaml")))
     return design.build_membership(rows, spec_dir.name, modes or {}, lambda stage, gen_id: None)
 
 
@@ -67,7 +67,7 @@ def test_earlier_systems_cohort_cartesian_gives_2_drafts_8_essays_8_evaluations(
 
 def membership_for_with_defaults(spec_dir: Path, modes=None):
     """Fixtures without combo/draft LLM axes get placeholders, as a catalog-free plan would."""
-    rows = compile_design(load_spec(spec_dir / "config.yaml"))
+    rows = expand_design(load_spec(spec_dir / "config.yaml"))
     filled = [{"combo_id": "combo-x", "draft_llm": "llm-x", "essay_llm": "llm-x", **row} for row in rows]
     return design.build_membership(design.normalise(filled), spec_dir.name, modes or {}, lambda stage, gen_id: None)
 

@@ -132,7 +132,7 @@ def design_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None,
     can show a cohort whose spec is not compiled yet. ``existing``: the store's generation
     directories (``_existing_dirs``), when the caller has listed them already.
     """
-    from .spec import compile_design, load_spec
+    from .spec import expand_design, load_spec
 
     existing = _existing_dirs(paths) if existing is None else existing
 
@@ -140,7 +140,7 @@ def design_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None,
     if not spec_path.exists():
         raise DDError(Err.INVALID_CONFIG, {"reason": "cohort_spec_required", "cohort_id": cohort_id,
                                            "path": str(spec_path), "fix": "write the cohort's spec/config.yaml"})
-    design = D.normalise(compile_design(load_spec(spec_path), shuffle_seed=shuffle_seed))
+    design = D.normalise(expand_design(load_spec(spec_path), shuffle_seed=shuffle_seed))
     validate_against_catalogs(design, catalog_values(paths))
     check_combo_concepts(paths, {d["combo_id"] for d in design if d.get("combo_id")})
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}

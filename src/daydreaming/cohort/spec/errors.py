@@ -23,7 +23,7 @@ class SpecDslErrorCode(Enum):
 
 
 class SpecDslError(DDError):
-    """A spec that cannot be loaded or compiled.
+    """A spec that cannot be loaded or expanded.
 
     ``ctx`` always has ``reason`` and ``error``; ``key`` is the dotted location inside the spec
     (``rules.pairs.<name>.allowed``), ``value`` the offending value and ``path`` the spec file,

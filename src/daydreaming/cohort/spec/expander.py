@@ -1,4 +1,4 @@
-"""Compile a :class:`Spec` into design rows (the language: docs/spec-language.md).
+"""Expand a :class:`Spec` into design rows (the language: docs/spec-language.md).
 
 Rules rewrite a small table of axes (name -> levels) in declaration order: a pair or tuple
 replaces its member axes with one synthetic axis whose levels are the allowed combinations, a
@@ -186,7 +186,7 @@ def _check_balance(pairs: list[tuple[Level, Level]], rule: PairRule) -> None:
             )
 
 
-def compile_design(spec: Spec, shuffle_seed: int | None = None) -> list[Row]:
+def expand_design(spec: Spec, shuffle_seed: int | None = None) -> list[Row]:
     """All design rows: the product of the axes left after the rules, in axis order.
 
     With ``shuffle_seed`` the rows are shuffled by ``random.Random(shuffle_seed).shuffle`` on the
