@@ -202,7 +202,8 @@ GOOD_VALUES = [
     ("llm.providers.openrouter.api_key_env", ""), ("llm.providers.openrouter.api_key_env", None),
     ("llm.providers.openrouter.headers", {"HTTP-Referer": "https://example.org"}),
     ("llm.providers.openrouter.max_retry_wait_s", 0.5), ("llm.min_free_disk_mb", 0), ("llm.max_cost_usd", 0),
-    ("rerun_policy", "make"), ("rerun_policy", "keep"), ("rerun_policy", "seed"), ("cohorts", []), ("data_root", "/tmp/somewhere"),
+    ("rerun_policy", "make"), ("rerun_policy", "keep"), ("rerun_policy", "seed"),
+    ("cohorts", []), ("data_root", "/tmp/somewhere"),
 ]
 
 
