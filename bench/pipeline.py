@@ -81,7 +81,7 @@ def bench_dry(generations: int) -> None:
               f"  (peak RSS {rss:.0f} MB)")
         timed(f"snakemake -n, {total} gens, compiled, nothing generated yet", project, "-n", "-q", "rules")
         fill_store(project)
-        timed(f"snakemake -n, {total} gens, complete store (seed policy)", project, "-n")
+        timed(f"snakemake -n, {total} gens, complete store (keep policy)", project, "-n")
         timed(f"snakemake -n -R essay_parsed, {counts['essay']} essays re-parsed", project,
               "-n", "-q", "rules", "--forcerun", "essay_parsed")
 

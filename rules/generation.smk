@@ -12,7 +12,7 @@ for stage in STAGES:
             phase_log(stage, "metadata"),
         localrule: True
         run:
-            jobs.seed_metadata(config, rule, wildcards.gen_id, log[0])
+            jobs.create_metadata(config, rule, wildcards.gen_id, log[0])
 
     rule:
         name:

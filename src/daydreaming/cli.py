@@ -23,7 +23,7 @@ def _compile(args: argparse.Namespace) -> int:
 
     paths = Paths.from_str(args.data_root)
     runlock.acquire(paths)  # a compile writes the store: not while a run does
-    counts = compile_cohort(paths, args.cohort_id, seed=args.seed)
+    counts = compile_cohort(paths, args.cohort_id, shuffle_seed=args.shuffle_seed)
     print(json.dumps(counts))
     return 0
 
@@ -41,7 +41,8 @@ def _parser(command: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("--data-root", default=None, help="default: $DAYDREAMING_DATA_ROOT or data")
     if command == "compile":
         parser.add_argument("cohort_id")
-        parser.add_argument("--seed", type=int, default=None, help="shuffle design rows with this seed")
+        parser.add_argument("--shuffle-seed", "--seed", dest="shuffle_seed", type=int, default=None,
+                            help="shuffle design rows with random.Random(N) (--seed: its old name)")
     else:
         parser.add_argument("--concepts", nargs="+", required=True, help="concept ids from concepts_metadata.csv")
         parser.add_argument("--k", type=int, required=True, help="concepts per combination")

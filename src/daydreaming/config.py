@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from .config_errors import config_error, unknown_name_error
 from .llm.config import GenerationSettings, ProviderConfig
@@ -26,8 +26,20 @@ from .yamlio import read_yaml_file
 CONFIG_FILE = "config/config.yaml"
 COHORT_ID = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
 OFFLINE_PROVIDER = "offline"
-# Seed-system default answer length; a stage that sets no max_tokens gets it, always.
+# The earlier system's default answer length; a stage that sets no max_tokens gets it, always.
 DEFAULT_MAX_TOKENS = 20480
+# Old spellings users' config files may hold, and the value each now means.
+RERUN_POLICY_ALIASES = {"seed": "keep"}
+
+
+def _rerun_policy_alias(value: Any) -> Any:
+    """Config files written before ``keep`` was named say ``seed``: they keep working unchanged."""
+    return RERUN_POLICY_ALIASES.get(value, value) if isinstance(value, str) else value
+
+
+# ``keep`` or ``make`` once loaded; the schema also accepts the old spellings (Snakemake's
+# ``validate()`` reads the file before the models normalise it).
+RerunPolicy = Annotated[Literal["keep", "make"], BeforeValidator(_rerun_policy_alias)]
 
 
 class _Settings(BaseModel):
@@ -211,11 +223,12 @@ class PipelineConfig(_Settings):
         description="Cohorts to run: each is <data_root>/cohorts/<id>/ with spec/config.yaml (compiled by the "
         "workflow) or a ready-made membership.csv. Override: --config cohorts='[a,b]'.",
     )
-    rerun_policy: Literal["seed", "make"] = Field(
-        default="seed",
-        description="seed: an artifact is regenerated only when it is missing or its stage is forced; a "
+    rerun_policy: RerunPolicy = Field(
+        default="keep",
+        description="keep: an artifact is regenerated only when it is missing or its stage is forced; a "
         "regenerated parent leaves existing children alone. make: a regenerated parent makes its children "
-        "stale, as in make.",
+        "stale, as in make. seed: the old name of keep, still accepted.",
+        json_schema_extra={"enum": ["keep", "make", *RERUN_POLICY_ALIASES]},
     )
     stages: StagesSettings = Field(default=StagesSettings(), description="Generation settings per stage.")
     llm: LLMSettings = Field(default=LLMSettings(), description="LLM providers, model routing and spending limits.")

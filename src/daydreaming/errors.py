@@ -1,4 +1,4 @@
-"""The error taxonomy shared by every module (compatible with the seed system's ``Err``).
+"""The error taxonomy shared by every module (compatible with the earlier system's ``Err``).
 
 Tests assert on ``code`` and ``ctx``, never on message text, so ``ctx`` carries everything a
 user needs to find and fix the problem (file, field, value, the fix). ``str(err)`` renders the

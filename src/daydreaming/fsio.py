@@ -96,7 +96,7 @@ def atomic_write_dir(path: Path, files: Iterable[tuple[str, str]]) -> int:
 
 
 def json_text(data: Any) -> str:
-    """The seed's JSON style: indent=2, UTF-8 kept as is."""
+    """The earlier system's JSON style: indent=2, UTF-8 kept as is."""
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 

@@ -1,7 +1,7 @@
-"""Deterministic ids, byte-compatible with the seed system (inventory §4).
+"""Deterministic ids, byte-compatible with the earlier system.
 
 An existing store and existing catalogs must keep working, so these formulas are a contract:
-the test vectors of the inventory are reproduced in ``tests/unit/test_ids.py``.
+the earlier system's published test vectors are reproduced in ``tests/unit/test_ids.py``.
 """
 
 from __future__ import annotations
@@ -65,7 +65,7 @@ def draft_signature(combo: str, template_id: str, llm_model_id: str, replicate: 
 
 
 def essay_signature(draft_gen_id: str, template_id: str, replicate: Any = 1) -> Signature:
-    """The essay LLM is deliberately not part of the essay id (seed contract)."""
+    """The essay LLM is deliberately not part of the essay id (the earlier system's contract)."""
     return (_component("parent_gen_id", draft_gen_id), _component("template_id", template_id), _replicate(replicate))
 
 

@@ -118,16 +118,16 @@ def routed_providers(rt: Runtime) -> list[str]:
     return [name for name in rt.config.llm.providers if name in routed]
 
 
-def seed_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
-    """Re-seed a missing ``metadata.json`` from a full membership row (never overwrites)."""
+def create_metadata(config: dict[str, Any], rule: str, gen_id: str, log: str | None = None) -> None:
+    """Re-create a missing ``metadata.json`` from a full membership row (never overwrites)."""
     stage, _ = _stage_phase(rule)
     rt = Runtime.from_config(config)
 
-    def seed() -> None:
+    def create() -> None:
         for member in cohort_members(rt.paths, rt.config.cohorts):
             if member.stage == stage and member.gen_id == gen_id:
-                rt.store.seed_main_metadata(metadata_from_row(member))
+                rt.store.create_main_metadata(metadata_from_row(member))
                 return
         raise DDError(Err.INVALID_MEMBERSHIP, {"reason": "not_a_member", "stage": stage, "gen_id": gen_id})
 
-    _logged(log, f"{stage}_metadata {gen_id}", seed)
+    _logged(log, f"{stage}_metadata {gen_id}", create)

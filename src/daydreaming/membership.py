@@ -1,6 +1,6 @@
 """Reading ``membership.csv``: which generations a cohort holds (the workflow's wildcards).
 
-A membership may be the seed system's slim two columns (``stage,gen_id``) or carry the full
+A membership may be the earlier system's slim two columns (``stage,gen_id``) or carry the full
 rows this project writes; parents then come from the row or, failing that, ``metadata.json``.
 """
 
@@ -123,7 +123,8 @@ def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
 
 
 def metadata_from_row(member: Member):
-    """``metadata.json`` content for a full membership row (the seed's seeding rules, §5.5)."""
+    """``metadata.json`` content for a full membership row, with the earlier system's rules: blank
+    cells become null, mode defaults to ``llm``, replicate to 1, and only a draft keeps its combo_id."""
     from .models import MainMetadata
 
     row = member.row

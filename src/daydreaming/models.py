@@ -1,6 +1,6 @@
-"""Pydantic models of the three JSON contracts of a generation directory (inventory §5.5).
+"""Pydantic models of the three JSON contracts of a generation directory.
 
-``extra="allow"`` on purpose: a store written by the seed system (or a newer version of this
+``extra="allow"`` on purpose: a store written by the earlier system (or a newer version of this
 project) may carry keys we do not know, and rewriting such a file must not drop them.
 """
 
@@ -22,7 +22,7 @@ class _Contract(BaseModel):
 
 
 class MainMetadata(_Contract):
-    """``metadata.json``: seeded once by the cohort compile, never overwritten."""
+    """``metadata.json``: written once by the cohort compile, never overwritten."""
 
     stage: str
     gen_id: str
@@ -105,5 +105,5 @@ class ParsedMetadata(_Contract):
 
     def to_json_dict(self) -> dict[str, Any]:
         data = super().to_json_dict()
-        data.setdefault("error", None)  # the seed always writes the key
+        data.setdefault("error", None)  # the earlier system always writes the key
         return data

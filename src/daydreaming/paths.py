@@ -1,7 +1,7 @@
 """The one place that knows where every file of the store and the catalogs lives.
 
 Nothing else in the project joins file names: the workflow's wildcard patterns come from here
-too (``Paths.gen_pattern``), so a store written by the seed system is read unchanged.
+too (``Paths.gen_pattern``), so a store written by the earlier system is read unchanged.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ class Paths:
     def prompt_path(self, stage: str, gen_id: str) -> Path:
         return self.gen_file(stage, gen_id, PROMPT)
 
-    input_path = prompt_path  # the seed calls the prompt the stage's canonical input
+    input_path = prompt_path  # the earlier system calls the prompt the stage's canonical input
 
     def raw_path(self, stage: str, gen_id: str) -> Path:
         return self.gen_file(stage, gen_id, RAW)

@@ -1,4 +1,4 @@
-"""The three phases of a generation: prompt -> raw -> parsed (inventory §5).
+"""The three phases of a generation: prompt -> raw -> parsed.
 
 Each function does one phase for one generation and is what a workflow job calls. Reuse and
 force are decided by the workflow (a job runs only when its outputs are missing or the user

@@ -2,9 +2,9 @@
 
 Snakemake re-runs a job when an input is newer or is produced by a job that runs. That is
 make's rule, and it would re-buy LLM answers whenever something upstream is touched. The
-seed's rule is different: an artifact is regenerated only when it is missing or its stage
-is forced. We get the seed's rule from Snakemake by declaring an upstream edge only when it
-is needed: when the job's own outputs are missing, when the user forced an upstream phase of
+``keep`` rule (the default ``rerun_policy``) is different: an artifact is regenerated only
+when it is missing or its stage is forced. We get it from Snakemake by declaring an upstream
+edge only when it is needed: when the job's own outputs are missing, when the user forced an upstream phase of
 the same generation, or when ``rerun_policy: make`` asks for make's rule between parent and
 child. Everything is decided from one directory read per generation.
 
@@ -51,7 +51,7 @@ class GenCall:
 class StorePlan:
     paths: Paths
     members: list[Member]
-    policy: str = "seed"
+    policy: str = "keep"
     forced_rules: frozenset[str] = frozenset()
     forceall: bool = False
     # Generations a cohort compile would create: their metadata.json counts as written.
@@ -66,7 +66,7 @@ class StorePlan:
     _left_out: frozenset[tuple[str, str]] = frozenset()
 
     @classmethod
-    def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "seed",
+    def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "keep",
               forced_rules: Iterable[str] = (), forceall: bool = False, *,
               preview: Iterable[str] = (), one_job_stages: Iterable[str] = ()) -> "StorePlan":
         """The plan of the given cohorts. Cohorts in ``preview`` are designed from their spec in
@@ -215,10 +215,10 @@ class StorePlan:
         return self._settled(stage, self.present(stage, gen_id))
 
     def _settled(self, stage: str, have: frozenset[str]) -> bool:
-        """Under the seed policy a complete, unforced generation has nothing to do: leaving
+        """Under the keep policy a complete, unforced generation has nothing to do: leaving
         it out of the DAG makes checking a large finished cohort a matter of directory reads.
         (Under ``make`` Snakemake must compare it with its parent, so it stays in.)"""
-        return (self.policy == "seed" and all(name in have for name in P.GEN_FILES)
+        return (self.policy == "keep" and all(name in have for name in P.GEN_FILES)
                 and not self.forced(stage, "metadata", "prompt", "raw", "parsed"))
 
     @staticmethod
@@ -316,7 +316,7 @@ class StorePlan:
     def pending_calls(self, within: set[tuple[str, str]] | None = None) -> list[GenCall]:
         """The LLM calls this run would make: generations whose ``<stage>_raw`` job will run.
 
-        Exact under the seed policy (a missing answer or a forced stage); under ``make`` a
+        Exact under the keep policy (a missing answer or a forced stage); under ``make`` a
         generation whose parent's answer is regenerated counts too (an upper bound: a
         byte-identical new parent does not cascade). ``within`` restricts it to the
         generations a run with file targets reaches (``reached_by``); ``--until``/``--omit-from``

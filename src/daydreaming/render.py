@@ -1,4 +1,4 @@
-"""Prompt rendering with Jinja2 ``StrictUndefined`` (the seed's settings, otherwise default).
+"""Prompt rendering with Jinja2 ``StrictUndefined`` (the earlier system's settings, otherwise default).
 
 Parent LLM output enters only as a variable *value*, so text such as ``{{ x }}`` inside an
 answer is never evaluated as template code.
@@ -16,18 +16,19 @@ from .errors import DDError, Err
 from .fsio import read_text
 from .paths import Paths
 
-_ENV = Environment(undefined=StrictUndefined)  # the seed: no autoescape, default whitespace
+_ENV = Environment(undefined=StrictUndefined)  # as the earlier system: no autoescape, default whitespace
 _LOCK = threading.Lock()
-_COMPILED: dict[Path, tuple[int, Template]] = {}
+# Jinja templates by file, with the file's mtime when read: re-read only when the file changes.
+_TEMPLATES: dict[Path, tuple[int, Template]] = {}
 
 
-def _compiled(path: Path, stage: str, template_id: str) -> Template:
+def _template(path: Path, stage: str, template_id: str) -> Template:
     try:
         mtime = path.stat().st_mtime_ns
     except FileNotFoundError as exc:
         raise DDError(Err.MISSING_TEMPLATE, {"stage": stage, "template_id": template_id, "path": str(path)}, exc)
     with _LOCK:
-        hit = _COMPILED.get(path)
+        hit = _TEMPLATES.get(path)
         if hit and hit[0] == mtime:
             return hit[1]
     try:
@@ -45,14 +46,14 @@ def _compiled(path: Path, stage: str, template_id: str) -> Template:
             exc,
         )
     with _LOCK:
-        _COMPILED[path] = (mtime, template)
+        _TEMPLATES[path] = (mtime, template)
     return template
 
 
 def render_template(paths: Paths, stage: str, template_id: str, values: dict[str, Any]) -> str:
     """The prompt for one generation; never empty (an empty prompt would still be paid for)."""
     path = paths.template_file(stage, template_id)
-    template = _compiled(path, stage, template_id)
+    template = _template(path, stage, template_id)
     try:
         text = template.render(**values)
     except UndefinedError as exc:

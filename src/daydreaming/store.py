@@ -1,6 +1,6 @@
 """The gens store API: every read and write of a generation directory goes through here.
 
-It enforces the seed invariants (``raw.txt`` never without ``raw_metadata.json``;
+It enforces the earlier system's invariants (``raw.txt`` never without ``raw_metadata.json``;
 ``metadata.json`` never overwritten) and writes atomically, so the workflow, the cohort
 compiler and future tools (status/check) share one implementation of the contract.
 """
@@ -106,7 +106,7 @@ class GensDataLayer:
         return self._read_model(stage, gen_id, P.PARSED_METADATA, "parsed_metadata", ParsedMetadata)
 
     # --- writes ----------------------------------------------------------------------------
-    def seed_main_metadata(self, meta: MainMetadata) -> bool:
+    def create_main_metadata(self, meta: MainMetadata) -> bool:
         """Write ``metadata.json`` unless it exists (never overwritten); True when written."""
         path = self.paths.metadata_path(meta.stage, meta.gen_id)
         if path.exists():
@@ -114,15 +114,15 @@ class GensDataLayer:
         atomic_write_json(path, meta.to_json_dict())
         return True
 
-    def seed_new_generation(self, meta: MainMetadata) -> bool:
+    def create_new_generation(self, meta: MainMetadata) -> bool:
         """Make the directory of a generation that has none yet, with its ``metadata.json``
         (the compile of a new cohort makes 20,000: one mkdir and one write each, no existence
-        checks). A directory that exists after all is seeded as usual, never overwritten."""
+        checks). A directory that exists after all gets ``create_main_metadata``: never overwritten."""
         directory = self.paths.generation_dir(meta.stage, meta.gen_id)
         try:
             directory.mkdir()
         except FileExistsError:
-            return self.seed_main_metadata(meta)
+            return self.create_main_metadata(meta)
         atomic_write_json(directory / P.METADATA, meta.to_json_dict())
         return True
 

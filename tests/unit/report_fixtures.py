@@ -47,7 +47,7 @@ OUTCOMES = {
 }
 TEMPLATES_CSV = (
     "template_id,template_name,description,parser,generator,score_scale\n"
-    "t,T,seed scale,in_last_line,llm,\n"
+    "t,T,0-9 scale,in_last_line,llm,\n"
     "u,U,five points,final_verdict,llm,0-5\n"
 )
 SCALES = {"t": 9.0, "u": 5.0}
@@ -90,7 +90,7 @@ def _parsed(paths: Paths, stage: str, gen_id: str, error: ParseError | None = No
 def write_generation(store: GensDataLayer, meta: MainMetadata, outcome) -> None:
     """All six files of a finished generation, or the state ``outcome`` names."""
     paths, stage, gen_id = store.paths, meta.stage, meta.gen_id
-    store.seed_main_metadata(meta)
+    store.create_main_metadata(meta)
     if outcome == MISSING:
         return
     store.write_prompt(stage, gen_id, prompt_of(gen_id))

@@ -286,7 +286,7 @@ def test_template_for_unknown_template(paths: Paths) -> None:
     assert info.value.ctx["stage"] == "evaluation"
 
 
-# --- catalogs in the seed's formats (tests/fixtures/catalogs) ------------------------------------
+# --- catalogs in the earlier system's formats (tests/fixtures/catalogs) ------------------------------------
 
 def _linked(tmp_path_factory: pytest.TempPathFactory, raw: Path) -> Paths:
     root = tmp_path_factory.mktemp("catalogs") / "data"
@@ -359,7 +359,7 @@ def test_fixture_concepts_and_the_fallback_chain(fixture_paths: Paths) -> None:
     assert "\n\nEvery map" in concepts["cartography"].content("paragraph")  # blank lines inside are kept
 
 
-# --- the seed system's real catalogs (../shared) ---------------------------------------------
+# --- the earlier system's real catalogs (../shared) ---------------------------------------------
 
 @pytest.fixture(scope="module")
 def real_paths(tmp_path_factory: pytest.TempPathFactory, shared: Path) -> Paths:

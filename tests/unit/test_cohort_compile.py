@@ -1,4 +1,4 @@
-"""compile_cohort: spec -> membership.csv, manifest.json and seeded metadata.json, all or nothing.
+"""compile_cohort: spec -> membership.csv, manifest.json and write-once metadata.json, all or nothing.
 
 Runs on a temp data root built from a copy of the repo's demo catalogs, so the real readers,
 id functions and store are exercised end to end.
@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from daydreaming import ids
+from daydreaming.cli import main as cli_main
 from daydreaming.cohort.compile import compile_cohort
 from daydreaming.errors import DDError, Err
 from daydreaming.membership import MEMBERSHIP_COLUMNS
@@ -156,7 +157,23 @@ def test_copy_essays_get_mode_copy(paths: Paths) -> None:
             assert row["mode"] == "llm"
 
 
-def test_manifest_has_the_seed_shape(paths: Paths) -> None:
+@pytest.mark.parametrize("flag", ["--shuffle-seed", "--seed"])  # --seed: the old name, still accepted
+def test_compile_command_shuffles_the_membership_order(paths: Paths, tmp_path: Path, flag: str) -> None:
+    write_spec(paths, "c")
+    assert cli_main(["compile", "--data-root", str(paths.data_root), "c", flag, "3"]) == 0
+    shuffled = read_membership(paths, "c")
+    other = Paths(tmp_path / "other")
+    shutil.copytree(paths.data_root / "1_raw", other.data_root / "1_raw")
+    shutil.copy(paths.data_root / "combo_mappings.csv", other.data_root / "combo_mappings.csv")
+    write_spec(other, "c")
+    compile_cohort(other, "c", shuffle_seed=3)
+    assert shuffled == read_membership(other, "c")
+    compile_cohort(other, "c")
+    unshuffled = read_membership(other, "c")
+    assert shuffled != unshuffled and sorted(map(str, shuffled)) == sorted(map(str, unshuffled))
+
+
+def test_manifest_has_the_earlier_systems_shape(paths: Paths) -> None:
     write_spec(paths, "demo")
     compile_cohort(paths, "demo")
     manifest = json.loads(paths.manifest_json("demo").read_text(encoding="utf-8"))
@@ -169,7 +186,7 @@ def test_manifest_has_the_seed_shape(paths: Paths) -> None:
     }
 
 
-def test_metadata_is_seeded_for_every_row(paths: Paths) -> None:
+def test_metadata_is_written_for_every_row(paths: Paths) -> None:
     write_spec(paths, "demo")
     compile_cohort(paths, "demo")
     rows = read_membership(paths, "demo")
@@ -370,7 +387,7 @@ def test_failed_compile_leaves_membership_and_store_untouched(paths: Paths, brea
     # a first, smaller cohort compiles fine
     write_spec(paths, "demo", {**AXES, "draft_template": ["pair-sketch"]})
     compile_cohort(paths, "demo")
-    # the user widens the spec (new drafts would be seeded) but something is wrong
+    # the user widens the spec (new drafts would get their metadata.json) but something is wrong
     axes = breaker(paths)
     write_spec(paths, "demo", axes)
     membership_before = paths.membership_csv("demo").read_bytes()

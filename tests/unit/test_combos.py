@@ -25,7 +25,7 @@ def paths(tmp_path: Path) -> Paths:
     return Paths(tmp_path)
 
 
-def test_every_k_of_n_combination_is_added_with_seed_ids(paths: Paths) -> None:
+def test_every_k_of_n_combination_is_added_with_the_earlier_systems_ids(paths: Paths) -> None:
     result = catalogs.author_combos(paths, CONCEPTS, 2, "paragraph", now=NOW)
     assert len(result["added"]) == 6 and result["existing"] == []
     combos = catalogs.load_combos(paths)
@@ -47,8 +47,8 @@ def test_authoring_again_appends_only_new_combos(paths: Paths) -> None:
     assert after.startswith(before) and after.count("\n") == before.count("\n") + 6
 
 
-def test_the_seed_test_vector_is_reproduced(paths: Paths) -> None:
-    """combo_v1_13c725cf02fa: four concepts at paragraph level, k_max 4 (inventory §4.1)."""
+def test_the_earlier_systems_test_vector_is_reproduced(paths: Paths) -> None:
+    """combo_v1_13c725cf02fa: four concepts at paragraph level, k_max 4."""
     (paths.concepts_csv).write_text("concept_id,name\n" + "".join(
         f"{c},{c}\n" for c in ["dearth-ai-discoveries", "default-mode-network", "economic-moat",
                                "generator-verifier-gap"]))

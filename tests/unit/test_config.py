@@ -147,7 +147,7 @@ def test_models_and_schema_have_the_same_keys_descriptions_and_defaults(schema: 
 def test_shipped_config_matches_the_schema_and_loads(config: dict[str, Any], validator) -> None:
     assert [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(config)] == []
     parsed = load_config(CONFIG)
-    assert parsed.rerun_policy == "seed" and parsed.cohorts == ["demo"]
+    assert parsed.rerun_policy == "keep" and parsed.cohorts == ["demo"]
     assert parsed.stage("draft").max_tokens == config["stages"]["draft"]["max_tokens"]
     assert parsed.stage("evaluation").temperature == config["stages"]["evaluation"]["temperature"]
     assert set(parsed.llm.providers) == set(config["llm"]["providers"])
@@ -174,7 +174,7 @@ def test_a_setting_left_out_has_one_default(data: dict[str, Any], validator) -> 
     assert {s: parsed.stage(s).max_tokens for s in ("draft", "essay", "evaluation")} == dict.fromkeys(
         ("draft", "essay", "evaluation"), DEFAULT_MAX_TOKENS)
     assert (parsed.stage("draft").min_lines, parsed.stage("essay").min_lines) == (3, None)
-    assert parsed.rerun_policy == "seed" and parsed.llm.default_provider == "offline"
+    assert parsed.rerun_policy == "keep" and parsed.llm.default_provider == "offline"
     assert parsed.llm.providers["offline"].base_url == "offline:"
     assert parsed.llm.min_free_disk_mb == 100 and parsed.llm.max_cost_usd is None
 
@@ -182,6 +182,16 @@ def test_a_setting_left_out_has_one_default(data: dict[str, Any], validator) -> 
 def test_provider_defaults_include_the_retry_wait_cap() -> None:
     provider = load_config({"cohorts": [], "llm": {"providers": {"offline": {"base_url": "offline:"}}}}).llm.providers
     assert provider["offline"].max_retry_wait_s == 120 and provider["offline"].max_concurrent == 8
+
+
+@pytest.mark.parametrize("written", ["seed", "keep"])
+def test_the_old_rerun_policy_name_is_accepted_and_means_keep(tmp_path: Path, validator, written: str) -> None:
+    """Config files written when ``keep`` was called ``seed`` load unchanged, with the same meaning."""
+    path = tmp_path / "config.yaml"
+    path.write_text(f"cohorts: [demo]\nrerun_policy: {written}\n", encoding="utf-8")
+    assert validator.is_valid({"cohorts": ["demo"], "rerun_policy": written})
+    assert load_config(path).rerun_policy == "keep"
+    assert load_config({"cohorts": ["demo"], "rerun_policy": written}).model_dump()["rerun_policy"] == "keep"
 
 
 # -- the same values accepted and refused by both -------------------------------------------------
@@ -192,7 +202,8 @@ GOOD_VALUES = [
     ("llm.providers.openrouter.api_key_env", ""), ("llm.providers.openrouter.api_key_env", None),
     ("llm.providers.openrouter.headers", {"HTTP-Referer": "https://example.org"}),
     ("llm.providers.openrouter.max_retry_wait_s", 0.5), ("llm.min_free_disk_mb", 0), ("llm.max_cost_usd", 0),
-    ("rerun_policy", "make"), ("cohorts", []), ("data_root", "/tmp/somewhere"),
+    ("rerun_policy", "make"), ("rerun_policy", "keep"), ("rerun_policy", "seed"),
+    ("cohorts", []), ("data_root", "/tmp/somewhere"),
 ]
 
 
@@ -277,7 +288,7 @@ def test_a_typo_is_refused_with_the_key_it_resembles() -> None:
 
 
 def test_an_enum_lists_its_values() -> None:
-    assert refusal({"cohorts": [], "rerun_policy": "always"})["allowed"] == "one of seed, make"
+    assert refusal({"cohorts": [], "rerun_policy": "always"})["allowed"] == "one of keep, make, seed"
 
 
 @pytest.mark.parametrize(("llm", "field"), [

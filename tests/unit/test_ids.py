@@ -1,4 +1,4 @@
-"""Deterministic ids: the seed system's formulas (inventory §4) are a compatibility contract.
+"""Deterministic ids: the earlier system's formulas are a compatibility contract.
 
 An existing store (``data/gens/<stage>/<gen_id>/``) and existing cohorts must keep resolving to
 the same directories, so every published test vector is reproduced byte for byte.
@@ -11,7 +11,7 @@ import pytest
 from daydreaming import ids
 from daydreaming.errors import DDError, Err
 
-# --- §4.1 combo ids ----------------------------------------------------------------------------
+# --- combo ids --------------------------------------------------------------------------------
 
 COMBO_VECTORS = [
     ("combo_v1_13c725cf02fa",
@@ -44,7 +44,7 @@ def test_combo_id_depends_on_level_and_k_max() -> None:
     assert ids.combo_id(concepts, level, "4") == base  # k_max is coerced with int()
 
 
-# --- §4.2 gen ids ------------------------------------------------------------------------------
+# --- gen ids ----------------------------------------------------------------------------------
 
 GEN_VECTORS = [
     ("draft", ("combo_v1_85128e4e5ef3", "creative-synthesis-v10", "gemini_25_pro", 1), "d_5ezrffv9uf3lr37d"),

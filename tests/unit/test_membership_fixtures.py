@@ -1,4 +1,4 @@
-"""Spec fixtures compile into memberships with the stage counts the seed's id rules give."""
+"""Spec fixtures compile into memberships with the stage counts the earlier system's id rules give."""
 
 from __future__ import annotations
 
@@ -8,13 +8,13 @@ import pytest
 
 from daydreaming import ids
 from daydreaming.cohort import design
-from daydreaming.cohort.spec import compile_design, load_spec
+from daydreaming.cohort.spec import expand_design, load_spec
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 
 
 def membership_for(spec_dir: Path, modes=None):
-    rows = design.normalise(compile_design(load_spec(spec_dir / "config.yaml")))
+    rows = design.normalise(expand_design(load_spec(spec_dir / "config.yaml")))
     return design.build_membership(rows, spec_dir.name, modes or {}, lambda stage, gen_id: None)
 
 
@@ -58,7 +58,7 @@ def test_a_tie_gives_each_draft_its_own_essay_model():
 
 
 @pytest.mark.shared
-def test_seed_cohort_cartesian_gives_2_drafts_8_essays_8_evaluations(shared: Path):
+def test_earlier_systems_cohort_cartesian_gives_2_drafts_8_essays_8_evaluations(shared: Path):
     rows = membership_for(shared / "reference" / "spec_fixtures" / "cohort_cartesian")
     assert counts(rows) == {"draft": 2, "essay": 8, "evaluation": 8}
     assert sorted(r.replicate for r in rows if r.stage == "draft") == [1, 2]
@@ -67,14 +67,14 @@ def test_seed_cohort_cartesian_gives_2_drafts_8_essays_8_evaluations(shared: Pat
 
 def membership_for_with_defaults(spec_dir: Path, modes=None):
     """Fixtures without combo/draft LLM axes get placeholders, as a catalog-free plan would."""
-    rows = compile_design(load_spec(spec_dir / "config.yaml"))
+    rows = expand_design(load_spec(spec_dir / "config.yaml"))
     filled = [{"combo_id": "combo-x", "draft_llm": "llm-x", "essay_llm": "llm-x", **row} for row in rows]
     return design.build_membership(design.normalise(filled), spec_dir.name, modes or {}, lambda stage, gen_id: None)
 
 
 @pytest.mark.parametrize("name,evaluations", [
     ("pairs_from_files", 12), ("pair_with_tuple_side", 4), ("copy_mix", 2),
-    # 24 design rows, but the essay id leaves out the essay LLM (seed contract): bundles that
+    # 24 design rows, but the essay id leaves out the essay LLM (the earlier system's contract): bundles that
     # differ only in essay_llm would be one essay; here the two bundles differ in template.
     ("replicates_tuple", 24),
 ])
@@ -83,9 +83,9 @@ def test_evaluations_per_fixture(name: str, evaluations: int):
 
 
 @pytest.mark.shared
-def test_evaluations_per_seed_fixture(shared: Path):
+def test_evaluations_per_earlier_systems_fixture(shared: Path):
     fixtures = shared / "reference" / "spec_fixtures"
-    # full_two_phase_cartesian: 64 design rows, but the essay id leaves out the essay LLM (seed
+    # full_two_phase_cartesian: 64 design rows, but the essay id leaves out the essay LLM (the earlier system's
     # contract): rows that differ only in essay_llm are one essay, so one evaluation per evaluator.
     expected = {"baseline_cartesian": 12, "dual_llm_cartesian": 4, "paired_copy_mix": 2, "full_two_phase_cartesian": 32}
     found = {name: counts(membership_for_with_defaults(fixtures / name))["evaluation"] for name in expected}
@@ -100,7 +100,7 @@ def test_copy_templates_become_copy_mode_rows():
 
 
 @pytest.mark.shared
-def test_seed_copy_templates_become_copy_mode_rows(shared: Path):
+def test_earlier_systems_copy_templates_become_copy_mode_rows(shared: Path):
     modes = {"essay": {"essay-copy-v1": "copy", "essay-llm-v1": "llm"}}
     rows = membership_for_with_defaults(shared / "reference" / "spec_fixtures" / "paired_copy_mix", modes)
     assert {(r.template_id, r.mode) for r in rows if r.stage == "essay"} == {

@@ -65,7 +65,7 @@ def test_in_process_provider_matches_loopback_server(srv, generation):
 
 
 @pytest.mark.parametrize("i", range(8))
-def test_generation_seeded_answers_satisfy_the_real_parsers(i):
+def test_answers_keyed_by_generation_satisfy_the_real_parsers(i):
     local = client("offline:")
     draft = local.generate("judge", DRAFT, SETTINGS, generation=f"draft/d_{i}").text
     assert parsers.parse("draft", "essay_idea_last", draft).strip()

@@ -11,7 +11,7 @@ import pytest
 from daydreaming.errors import DDError, Err
 from daydreaming.offline.responder import dispatch, respond
 
-# The seed's parsers (parsers/seed.py), restated so the demo's answers are checked against them.
+# The earlier system's parsers (parsers/earlier.py), restated so the demo's answers are checked against them.
 ESSAY_IDEA = re.compile(r"<essay-idea(?:\s+[^>]*)?>\n([\s\S]*?)\n</essay-idea>")
 ESSAY = re.compile(r"<essay>([\s\S]*?)</essay>", re.IGNORECASE)
 SCORE_LINE = re.compile(r"^\s*SCORE:\s*[0-9](\.[0-9]+)?\s*$", re.IGNORECASE)

@@ -28,7 +28,7 @@ def test_bad_scale_cells_are_refused(value):
     ("final_verdict", {}, {}, 10.0),  # the parser's default 0-10
     ("final_verdict", {"score_scale": "0-5"}, {"scale_max": 5.0}, 5.0),
     ("final_verdict", {"score_scale": "100"}, {"scale_max": 100.0}, 100.0),
-    ("in_last_line", {}, {}, 9.0),  # the seed's fixed 0-9
+    ("in_last_line", {}, {}, 9.0),  # the earlier system's fixed 0-9
     ("in_last_line", {"score_scale": "0-9"}, {}, 9.0),
     ("identity", {}, {}, None),  # writes no score
     ("final_verdict", {"notes": "kept"}, {"notes": "kept"}, 10.0),  # other columns pass through
@@ -64,7 +64,7 @@ def _evaluation_store(tmp_path, parser: str, scale: str, answer: str):
     paths.template_file("evaluation", "judge").parent.mkdir(parents=True)
     paths.template_file("evaluation", "judge").write_text("{{ response }}\n")
     rt = Runtime.from_config({"data_root": str(paths.data_root), "cohorts": []})
-    rt.store.seed_main_metadata(MainMetadata(stage="evaluation", gen_id="v_1", template_id="judge",
+    rt.store.create_main_metadata(MainMetadata(stage="evaluation", gen_id="v_1", template_id="judge",
                                              parent_gen_id="e_1", llm_model_id="m"))
     rt.store.write_raw("evaluation", "v_1", answer, RawMetadata(
         function="evaluation_raw", mode="llm", stage="evaluation", gen_id="v_1", raw_length=len(answer),

@@ -1,7 +1,7 @@
-"""Paths: the seed's on-disk layout (gens store, cohorts, catalogs) and the refusal of unsafe ids.
+"""Paths: the earlier system's on-disk layout (gens store, cohorts, catalogs); unsafe ids refused.
 
-Every helper is checked against the layout of ``gens_store.md`` / inventory §1, §3, §5, so a
-store written by the seed system is found where the seed put it.
+Every helper is checked against the earlier system's layout of the gens store, the cohorts and
+the catalogs, so a store it wrote is found where it put it.
 """
 
 from __future__ import annotations
@@ -27,14 +27,14 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 # --- the gens store ---------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_generation_files_follow_the_seed_layout(tmp_path: Path, stage: str) -> None:
+def test_generation_files_follow_the_earlier_systems_layout(tmp_path: Path, stage: str) -> None:
     paths = Paths(tmp_path)
     gen_dir = tmp_path / "gens" / stage / "d_5ezrffv9uf3lr37d"
     assert paths.gens_root == tmp_path / "gens"
     assert paths.stage_dir(stage) == tmp_path / "gens" / stage
     assert paths.generation_dir(stage, "d_5ezrffv9uf3lr37d") == gen_dir
     assert paths.prompt_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "prompt.txt"
-    assert paths.input_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "prompt.txt"  # the seed's name
+    assert paths.input_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "prompt.txt"  # the earlier system's name
     assert paths.raw_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "raw.txt"
     assert paths.parsed_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "parsed.txt"
     assert paths.metadata_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "metadata.json"
@@ -42,7 +42,7 @@ def test_generation_files_follow_the_seed_layout(tmp_path: Path, stage: str) -> 
     assert paths.parsed_metadata_path(stage, "d_5ezrffv9uf3lr37d") == gen_dir / "parsed_metadata.json"
 
 
-def test_gen_files_are_the_six_seed_names() -> None:
+def test_gen_files_are_the_earlier_systems_six_names() -> None:
     assert set(P.GEN_FILES) == {"prompt.txt", "raw.txt", "parsed.txt", "metadata.json", "raw_metadata.json",
                                 "parsed_metadata.json"}
 
@@ -68,7 +68,7 @@ def test_collision_suffixed_ids_are_valid(tmp_path: Path) -> None:
 
 # --- cohorts and catalogs ---------------------------------------------------------------------
 
-def test_cohort_files_follow_the_seed_layout(tmp_path: Path) -> None:
+def test_cohort_files_follow_the_earlier_systems_layout(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     cohort = tmp_path / "cohorts" / "best_novelty_all_evals"
     assert paths.cohorts_dir == tmp_path / "cohorts"
@@ -81,7 +81,7 @@ def test_cohort_files_follow_the_seed_layout(tmp_path: Path) -> None:
     assert paths.cohort_dir("creative-synthesis-gap-v1") == tmp_path / "cohorts" / "creative-synthesis-gap-v1"
 
 
-def test_catalog_files_follow_the_seed_layout(tmp_path: Path) -> None:
+def test_catalog_files_follow_the_earlier_systems_layout(tmp_path: Path) -> None:
     paths = Paths(tmp_path)
     raw = tmp_path / "1_raw"
     assert paths.raw_dir == raw

@@ -62,10 +62,10 @@ def test_missing_answers_are_pending_and_complete_ones_are_not(paths):
 
 
 @pytest.mark.parametrize("policy, forced, expected", [
-    ("seed", ["draft_raw"], [DRAFT]),
-    ("seed", ["essay_prompt"], [ESSAY]),
+    ("keep", ["draft_raw"], [DRAFT]),
+    ("keep", ["essay_prompt"], [ESSAY]),
     ("make", ["draft_raw"], [DRAFT, ESSAY, EVAL]),  # make: a new draft makes its children stale
-    ("seed", ["draft_parsed"], []),  # a re-parse calls nothing
+    ("keep", ["draft_parsed"], []),  # a re-parse calls nothing
 ])
 def test_forced_stages(paths, policy, forced, expected):
     _chain(paths)

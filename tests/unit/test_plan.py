@@ -1,7 +1,7 @@
 """StorePlan: which files the workflow requests and which inputs each phase job declares.
 
-The seed's rule is "regenerate only what is missing or forced", so an upstream edge (which makes
-Snakemake re-run a job) is declared only when needed. Each test builds a tiny store by hand.
+The default rule (``rerun_policy: keep``) is "regenerate only what is missing or forced", so an
+upstream edge (which makes Snakemake re-run a job) is declared only when needed. Each test builds a tiny store by hand.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def without(*names: str) -> tuple[str, ...]:
 
 # --- complete generations ---------------------------------------------------------------------
 
-def test_complete_generations_have_no_edges_and_no_target_under_seed(paths: Paths) -> None:
+def test_complete_generations_have_no_edges_and_no_target_under_keep(paths: Paths) -> None:
     chain(paths)
     plan = StorePlan.build(paths, ["c"])
     assert plan.targets() == []  # nothing to do: they stay out of the DAG entirely
@@ -197,7 +197,7 @@ def test_missing_parse_only_reparses_without_a_new_answer(paths: Paths) -> None:
 
 def test_missing_prompt_with_raw_present_keeps_the_answer(paths: Paths) -> None:
     chain(paths, essay_files=without(P.PROMPT))
-    plan = StorePlan.build(paths, ["c"], policy="seed")
+    plan = StorePlan.build(paths, ["c"], policy="keep")
     assert [t for t in plan.targets() if f"/{ESSAY}/" in t] == [
         f(paths, "essay", ESSAY, P.PARSED_METADATA), f(paths, "essay", ESSAY, P.PROMPT)]
     assert plan.raw_inputs("essay", ESSAY) == []  # the new prompt.txt does not make raw.txt stale
@@ -219,9 +219,9 @@ def test_policy_make_declares_every_edge(paths: Paths) -> None:
     assert len(plan.targets()) == 2  # still one target per complete generation
 
 
-def test_policy_seed_declares_no_parent_edge_for_complete_child(paths: Paths) -> None:
+def test_policy_keep_declares_no_parent_edge_for_complete_child(paths: Paths) -> None:
     chain(paths)
-    assert StorePlan.build(paths, ["c"], policy="seed").prompt_inputs("essay", ESSAY) == []
+    assert StorePlan.build(paths, ["c"], policy="keep").prompt_inputs("essay", ESSAY) == []
 
 
 # --- forced rules -----------------------------------------------------------------------------

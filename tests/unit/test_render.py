@@ -125,8 +125,8 @@ def test_edited_template_is_rerendered(paths: Paths) -> None:
 
 
 # --- every catalog template renders with the variables its stage gets ------------------------
-# On the project's catalogs in the seed's formats (loop.last, {% raw %}, links_block and
-# draft_block, response), and on the seed system's real catalogs under -m shared.
+# On the project's catalogs in the earlier system's formats (loop.last, {% raw %}, links_block and
+# draft_block, response), and on the earlier system's real catalogs under -m shared.
 
 CATALOGS = [
     pytest.param("fixtures", id="fixture-catalogs"),

@@ -55,8 +55,8 @@ def test_a_planted_template_effect_is_found_with_the_right_sign():
 
 def test_without_an_effect_the_interval_covers_zero_about_95_percent_of_the_time():
     """The table's interval is ``clustered_mean`` of the unit differences; run it directly on
-    seeded cohorts without effect (through ``paired_comparisons`` each run would also pay for
-    statsmodels' Holm, which calls gc.collect())."""
+    cohorts drawn without effect from fixed random generators (through ``paired_comparisons``
+    each run would also pay for statsmodels' Holm, which calls gc.collect())."""
     repetitions, covered = 300, 0
     for repetition in range(repetitions):
         rng = np.random.default_rng(1000 + repetition)

@@ -16,7 +16,7 @@ from daydreaming.report import plots, sections
 from daydreaming.report.agreement import ALPHA, ORDINAL_ALPHA, SPEARMAN, evaluator_agreement
 from daydreaming.report.build import read_scores
 from daydreaming.report.scan import write_csv as _write_csv
-from daydreaming.report.columns import SEED_COLUMNS
+from daydreaming.report.columns import EARLIER_COLUMNS
 from daydreaming.report.generations import CohortScan, generations_frame, read_generations
 from daydreaming.report.pivot import SUM_COLUMN, generation_scores_pivot
 from daydreaming.report.scores import cohort_scores
@@ -57,8 +57,8 @@ def _expected_rows():
             yield eval_id(essay, judge, template, replicate), essay, judge, template, replicate, outcome
 
 
-def test_one_row_per_evaluation_with_the_seed_columns_and_errors_kept(cohort, scores):
-    assert list(scores.columns[: len(SEED_COLUMNS)]) == list(SEED_COLUMNS)
+def test_one_row_per_evaluation_with_the_earlier_systems_columns_and_errors_kept(cohort, scores):
+    assert list(scores.columns[: len(EARLIER_COLUMNS)]) == list(EARLIER_COLUMNS)
     expected = list(_expected_rows())
     assert list(scores["gen_id"]) == [row[0] for row in expected]  # membership order, nothing dropped
     for (gen_id, essay, judge, template, replicate, outcome), (_, row) in zip(expected, scores.iterrows()):

@@ -1,4 +1,4 @@
-"""The spec command: csv/jsonl output, seed/limit, and error exit codes."""
+"""The spec command: csv/jsonl output, shuffle/limit, and error exit codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from daydreaming.cohort.spec import compile_design, load_spec
+from daydreaming.cohort.spec import expand_design, load_spec
 from daydreaming.cohort.spec.cli import main
 from daydreaming.errors import parse_rendered
 
@@ -31,16 +31,18 @@ def test_jsonl_to_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert main([str(FIXTURES / "pair_with_tuple_side" / "config.yaml"), "--format", "jsonl", "--out", str(out)]) == 0
     assert capsys.readouterr().out == ""
     lines = out.read_text(encoding="utf-8").splitlines()
-    assert [json.loads(line) for line in lines] == compile_design(load_spec(FIXTURES / "pair_with_tuple_side"))
+    assert [json.loads(line) for line in lines] == expand_design(load_spec(FIXTURES / "pair_with_tuple_side"))
     assert len(lines) == 4
 
 
-def test_csv_file_with_seed_and_limit(tmp_path: Path) -> None:
+@pytest.mark.parametrize("flag", ["--shuffle-seed", "--seed"])  # --seed: the old name, still accepted
+def test_csv_file_with_shuffle_seed_and_limit(tmp_path: Path, flag: str) -> None:
     out = tmp_path / "design.csv"
     spec_dir = FIXTURES / "replicates_tuple"
-    assert main([str(spec_dir), "--seed", "5", "--limit", "3", "--out", str(out)]) == 0
+    assert main([str(spec_dir), flag, "5", "--limit", "3", "--out", str(out)]) == 0
     rows = list(csv.DictReader(io.StringIO(out.read_text(encoding="utf-8"))))
-    assert rows == compile_design(load_spec(spec_dir), seed=5)[:3]
+    assert rows == expand_design(load_spec(spec_dir), shuffle_seed=5)[:3]
+    assert rows != expand_design(load_spec(spec_dir))[:3]  # the flag did shuffle
 
 
 def test_spec_error_prints_rendered_error_and_returns_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,7 +66,7 @@ def test_unwritable_output_returns_2(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert ctx["path"] == str(blocker / "design.csv")
 
 
-@pytest.mark.parametrize("args", [["--format", "xml"], ["--limit", "-1"], ["--seed", "x"]])
+@pytest.mark.parametrize("args", [["--format", "xml"], ["--limit", "-1"], ["--shuffle-seed", "x"], ["--seed", "x"]])
 def test_usage_errors_return_2(args: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     assert main([str(PAIRED), *args]) == 2
     assert capsys.readouterr().out == ""

@@ -1,4 +1,4 @@
-"""docs/spec-language.md: every worked example compiles to the rows (or the error) it shows.
+"""docs/spec-language.md: every worked example expands to the rows (or the error) it shows.
 
 An example is the helper files written before it (a block titled with a file name), a
 ``yaml spec`` block, then a ``csv`` block (the rows ``daydreaming spec`` prints) or a
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from daydreaming.cohort.spec import SpecDslError, compile_design, load_spec
+from daydreaming.cohort.spec import SpecDslError, expand_design, load_spec
 from daydreaming.cohort.spec.cli import render
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "spec-language.md"
@@ -63,16 +63,16 @@ def test_the_document_has_an_example_of_every_construct() -> None:
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[f"line{e.line}" for e in EXAMPLES])
-def test_example_compiles_as_shown(tmp_path: Path, example: Example) -> None:
+def test_example_expands_as_shown(tmp_path: Path, example: Example) -> None:
     for name, body in example.files.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(body, encoding="utf-8")
     (tmp_path / "config.yaml").write_text(example.spec, encoding="utf-8")
     if example.error is not None:
         with pytest.raises(SpecDslError) as info:
-            compile_design(load_spec(tmp_path))
+            expand_design(load_spec(tmp_path))
         assert {k: info.value.ctx.get(k) for k in example.error} == example.error
         return
-    rows = compile_design(load_spec(tmp_path))
+    rows = expand_design(load_spec(tmp_path))
     assert render(rows, "csv") == example.rows
     assert list(csv.DictReader(io.StringIO(example.rows))) == rows

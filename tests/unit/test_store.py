@@ -1,4 +1,4 @@
-"""The gens store: atomic writes, the seed invariants, coded errors on bad or missing files."""
+"""The gens store: atomic writes, the earlier system's invariants, coded errors on bad or missing files."""
 
 from __future__ import annotations
 
@@ -128,7 +128,7 @@ def test_failed_write_onto_a_directory_is_io_error(tmp_path: Path) -> None:
     assert leftovers(tmp_path) == []
 
 
-def test_json_is_written_in_the_seed_style(tmp_path: Path) -> None:
+def test_json_is_written_in_the_earlier_systems_style(tmp_path: Path) -> None:
     path = tmp_path / "x.json"
     atomic_write_json(path, {"name": "Sühne", "n": [1]})
     text = path.read_text(encoding="utf-8")
@@ -251,17 +251,17 @@ def test_invalid_metadata_is_invalid_config_with_field(store: GensDataLayer, rea
 
 # --- unknown keys survive a read/write round trip ---------------------------------------------
 
-SEED_MAIN = {"stage": "draft", "gen_id": GEN, "origin_cohort_id": "best_novelty_all_evals", "mode": "llm",
+EARLIER_MAIN = {"stage": "draft", "gen_id": GEN, "origin_cohort_id": "best_novelty_all_evals", "mode": "llm",
              "template_id": "creative-synthesis-v10", "combo_id": "combo_v1_85128e4e5ef3",
              "llm_model_id": "gemini_25_pro", "replicate": 1,
              # keys this project does not declare (legacy execute_llm extras, a newer version's fields)
              "prompt_chars": 1234, "files": {"raw": "raw.txt", "parsed": "parsed.txt"}, "notes": ["kept", "é"]}
-SEED_RAW = {"function": "draft_raw", "mode": "llm", "stage": "draft", "gen_id": GEN, "run_id": "r-1",
+EARLIER_RAW = {"function": "draft_raw", "mode": "llm", "stage": "draft", "gen_id": GEN, "run_id": "r-1",
             "llm_model_id": "gemini_25_pro", "duration_s": 12.345, "finish_reason": "stop", "truncated": False,
             "usage": {"completion_tokens": 900, "max_tokens": 20480, "cached_tokens": 12},
             "input_mode": "prompt", "raw_length": 5000, "raw_lines": 40, "raw_path": "/d/raw.txt",
             "raw_metadata_path": "/d/raw_metadata.json", "dagster_partition": "d_x", "extra_block": {"a": [1, 2]}}
-SEED_PARSED = {"stage": "draft", "gen_id": GEN, "function": "draft_parsed", "parser_name": "identity",
+EARLIER_PARSED = {"stage": "draft", "gen_id": GEN, "function": "draft_parsed", "parser_name": "identity",
                "success": True, "error": None, "run_id": "r-1", "input_mode": "prompt",
                "parsed_path": "/d/parsed.txt", "parsed_metadata_path": "/d/parsed_metadata.json",
                "legacy_flag": True}
@@ -269,8 +269,8 @@ SEED_PARSED = {"stage": "draft", "gen_id": GEN, "function": "draft_parsed", "par
 
 @pytest.mark.parametrize(
     ("reader", "name", "data"),
-    [("read_main_metadata", "metadata.json", SEED_MAIN), ("read_raw_metadata", "raw_metadata.json", SEED_RAW),
-     ("read_parsed_metadata", "parsed_metadata.json", SEED_PARSED)],
+    [("read_main_metadata", "metadata.json", EARLIER_MAIN), ("read_raw_metadata", "raw_metadata.json", EARLIER_RAW),
+     ("read_parsed_metadata", "parsed_metadata.json", EARLIER_PARSED)],
 )
 def test_unknown_keys_round_trip(store: GensDataLayer, reader: str, name: str, data: dict) -> None:
     path = store.paths.gen_file("draft", GEN, name)
@@ -289,12 +289,12 @@ def test_parsed_metadata_always_has_error_key(store: GensDataLayer) -> None:
     assert store.read_parsed("draft", GEN) == "parsed\n"
 
 
-# --- metadata.json is seeded once -------------------------------------------------------------
+# --- metadata.json is written once ------------------------------------------------------------
 
-def test_seed_main_metadata_writes_the_seed_keys(store: GensDataLayer) -> None:
+def test_create_main_metadata_writes_the_earlier_systems_keys(store: GensDataLayer) -> None:
     meta = MainMetadata(stage="essay", gen_id="e_sq5klak2lljyyom", origin_cohort_id="c1", mode="copy",
                         template_id="parsed-from-links-v1", parent_gen_id=GEN, llm_model_id="gemini_25_pro")
-    assert store.seed_main_metadata(meta) is True
+    assert store.create_main_metadata(meta) is True
     data = json.loads(store.paths.metadata_path("essay", "e_sq5klak2lljyyom").read_text())
     assert data == {"stage": "essay", "gen_id": "e_sq5klak2lljyyom", "origin_cohort_id": "c1", "mode": "copy",
                     "template_id": "parsed-from-links-v1", "parent_gen_id": GEN, "llm_model_id": "gemini_25_pro",
@@ -302,14 +302,14 @@ def test_seed_main_metadata_writes_the_seed_keys(store: GensDataLayer) -> None:
     assert store.read_main_metadata("essay", "e_sq5klak2lljyyom") == meta
 
 
-def test_seed_main_metadata_never_overwrites(store: GensDataLayer) -> None:
-    path = write_file(store.paths.metadata_path("draft", GEN), json.dumps(SEED_MAIN, indent=2))
+def test_create_main_metadata_never_overwrites(store: GensDataLayer) -> None:
+    path = write_file(store.paths.metadata_path("draft", GEN), json.dumps(EARLIER_MAIN, indent=2))
     before = path.read_bytes()
     other = MainMetadata(stage="draft", gen_id=GEN, origin_cohort_id="another", template_id="other-tpl",
                          combo_id="combo_v1_x", llm_model_id="sonnet-4", replicate=2)
-    assert store.seed_main_metadata(other) is False
+    assert store.create_main_metadata(other) is False
     assert path.read_bytes() == before
-    assert store.seed_main_metadata(other) is False
+    assert store.create_main_metadata(other) is False
     assert path.read_bytes() == before
 
 
@@ -398,11 +398,11 @@ def test_phase_record_that_is_not_utf8_is_coded(store: GensDataLayer) -> None:
     assert "--forcerun draft_raw" in info.value.ctx["fix"]
 
 
-def test_seeding_a_new_generation_makes_its_directory_and_never_overwrites(store: GensDataLayer) -> None:
+def test_creating_a_new_generation_makes_its_directory_and_never_overwrites(store: GensDataLayer) -> None:
     store.paths.stage_dir("draft").mkdir(parents=True)
     meta = MainMetadata(stage="draft", gen_id="d_new", template_id="t", mode="llm", combo_id="c")
-    assert store.seed_new_generation(meta) is True
+    assert store.create_new_generation(meta) is True
     assert store.read_main_metadata("draft", "d_new").template_id == "t"
     other = MainMetadata(stage="draft", gen_id="d_new", template_id="other", mode="llm", combo_id="c")
-    assert store.seed_new_generation(other) is False  # the directory exists: seeded as usual
+    assert store.create_new_generation(other) is False  # the directory exists: written only if missing
     assert store.read_main_metadata("draft", "d_new").template_id == "t"

@@ -114,6 +114,19 @@ def test_raw_without_metadata_stops_before_any_job(done, llm_server):
     assert (slot / P.RAW).read_bytes() == content
 
 
+def test_a_missing_metadata_json_is_created_again_from_the_membership_without_a_call(done, llm_server):
+    draft = done.gen_ids("draft")[0]
+    path = done.paths.metadata_path("draft", draft)
+    content = path.read_bytes()
+    path.unlink()
+    assert done.snakemake("-n").jobs() == {"draft_metadata": 1, "all": 1}
+    result = done.snakemake()
+    assert result.returncode == 0, result.output
+    assert path.read_bytes() == content  # the same write-once file, from the membership row
+    assert llm_server.request_count == LLM_GENS
+    assert done.snakemake("-n").jobs() == {}
+
+
 @pytest.mark.parametrize("missing", [P.PARSED, P.PARSED_METADATA])
 def test_missing_parse_output_reparses_without_a_call(done, llm_server, missing):
     evaluation = done.gen_ids("evaluation")[0]

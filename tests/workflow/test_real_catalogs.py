@@ -1,8 +1,8 @@
-"""Catalogs in the seed system's formats load unchanged and a cohort over them runs end to end.
+"""Catalogs in the earlier system's formats load unchanged and a cohort over them runs end to end.
 
 By default on the project's own catalogs (``tests/fixtures/catalogs``: every parser, a copy
 essay with no template file, quoted CSV cells, the concept fallback chain); under
-``-m shared`` on the seed system's real catalogs in ``../shared``.
+``-m shared`` on the earlier system's real catalogs in ``../shared``.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _check_run(project: Project, spec: dict, expected: dict[str, int], llm_calls
     assert yaml.safe_load(project.paths.cohort_spec("c1").read_text()) == spec
 
 
-def test_a_cohort_over_catalogs_in_the_seed_formats_runs_end_to_end(tmp_path, llm_server):
+def test_a_cohort_over_catalogs_in_the_earlier_systems_formats_runs_end_to_end(tmp_path, llm_server):
     drafts = ["link-list", "tagged-thread-v2", "thinking-then-essay", "literal-braces"]
     essays = ["final-idea-copy", "notes-to-essay", "draft-to-essay-v2"]
     spec = _spec(1, drafts, essays, ["novelty-0-9", "rigor-final-score"], ("fast-writer", "deep-writer", "judge_v1"))

@@ -1,6 +1,6 @@
 """Authoring concept combinations: every k-of-n subset of a concept list, appended once.
 
-The seed system could read ``combo_mappings.csv`` but nothing wrote it; this is the writer.
+The earlier system could read ``combo_mappings.csv`` but nothing wrote it; this is the writer.
 It only appends: an existing combo is left as it is, and an id that would name a different
 set of concepts is refused (``combo_collision``) rather than overwritten.
 """
@@ -23,7 +23,7 @@ MAX_NEW_COMBOS = 100_000
 
 
 def combo_rows(concept_ids: Iterable[str], level: str, k_max: int, created_at: str) -> list[dict[str, str]]:
-    """One row per concept, sorted by concept_id as the seed's ComboIDManager wrote them."""
+    """One row per concept, sorted by concept_id as the earlier system's ComboIDManager wrote them."""
     members = sorted(concept_ids)
     cid = ids.combo_id(members, level, k_max)
     return [{"combo_id": cid, "version": "v1", "concept_id": c, "description_level": level,

@@ -54,7 +54,7 @@ class Concept(_Row):
     descriptions: dict[str, str] = Field(default_factory=dict)
 
     def content(self, level: str) -> str:
-        """The seed's fallback chain: requested level, then paragraph, then sentence, then the name."""
+        """The earlier system's fallback chain: requested level, then paragraph, then sentence, then the name."""
         for candidate in (level, "paragraph", "sentence"):
             text = self.descriptions.get(candidate)
             if text:

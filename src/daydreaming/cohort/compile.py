@@ -1,4 +1,4 @@
-"""Compile a cohort: spec -> design rows -> validated membership, manifest and seeded metadata.
+"""Compile a cohort: spec -> design rows -> validated membership, manifest and write-once metadata.
 
 Everything is validated before anything is written, and ``membership.csv`` is replaced last
 and atomically, so a failed compile leaves the previous cohort and the whole store untouched.
@@ -124,7 +124,7 @@ def _membership_csv(rows: list[D.MembershipRow]) -> str:
     return buffer.getvalue()
 
 
-def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
+def design_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None,
                   existing: dict[str, frozenset[str]] | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
     """The validated design rows and membership rows of a cohort's spec; writes nothing.
 
@@ -132,7 +132,7 @@ def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
     can show a cohort whose spec is not compiled yet. ``existing``: the store's generation
     directories (``_existing_dirs``), when the caller has listed them already.
     """
-    from .spec import compile_design, load_spec
+    from .spec import expand_design, load_spec
 
     existing = _existing_dirs(paths) if existing is None else existing
 
@@ -140,7 +140,7 @@ def design_cohort(paths: Paths, cohort_id: str, seed: int | None = None,
     if not spec_path.exists():
         raise DDError(Err.INVALID_CONFIG, {"reason": "cohort_spec_required", "cohort_id": cohort_id,
                                            "path": str(spec_path), "fix": "write the cohort's spec/config.yaml"})
-    design = D.normalise(compile_design(load_spec(spec_path), seed=seed))
+    design = D.normalise(expand_design(load_spec(spec_path), shuffle_seed=shuffle_seed))
     validate_against_catalogs(design, catalog_values(paths))
     check_combo_concepts(paths, {d["combo_id"] for d in design if d.get("combo_id")})
     modes = {stage: {tid: t.generator for tid, t in catalogs.templates(paths, stage).items()}
@@ -155,29 +155,29 @@ def members_of(rows: list[D.MembershipRow]) -> list[Member]:
     return [Member(row.stage, row.gen_id, row.as_dict()) for row in rows]
 
 
-def compile_cohort(paths: Paths, cohort_id: str, seed: int | None = None) -> dict:
+def compile_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None) -> dict:
     """Compile ``cohorts/<cohort_id>/spec/config.yaml``; returns counts per stage."""
     existing = _existing_dirs(paths)
-    design, rows = design_cohort(paths, cohort_id, seed, existing)
-    _seed_metadata(GensDataLayer(paths), rows, existing)
+    design, rows = design_cohort(paths, cohort_id, shuffle_seed, existing)
+    _create_metadata(GensDataLayer(paths), rows, existing)
     atomic_write_json(paths.manifest_json(cohort_id), D.manifest(design))
     atomic_write_text(paths.membership_csv(cohort_id), _membership_csv(rows))
     counts = {stage: sum(1 for r in rows if r.stage == stage) for stage in ("draft", "essay", "evaluation")}
     return {"cohort_id": cohort_id, "rows": len(design), **counts}
 
 
-def _seed_metadata(store: GensDataLayer, rows: list[D.MembershipRow], existing: dict[str, frozenset[str]]) -> None:
-    """Seed every generation's metadata.json (never overwriting): a generation whose directory
-    did not exist gets it made with its metadata (one mkdir, one atomic write); the others are
-    seeded only where their metadata.json is missing."""
+def _create_metadata(store: GensDataLayer, rows: list[D.MembershipRow], existing: dict[str, frozenset[str]]) -> None:
+    """Create every generation's metadata.json (never overwriting): a generation whose directory
+    did not exist gets it made with its metadata (one mkdir, one atomic write); the others get
+    it only where their metadata.json is missing."""
     for stage in STAGES:
         store.paths.stage_dir(stage).mkdir(parents=True, exist_ok=True)
     for member in members_of(rows):
         meta = metadata_from_row(member)
         if member.gen_id in existing[member.stage]:
-            store.seed_main_metadata(meta)
+            store.create_main_metadata(meta)
         else:
-            store.seed_new_generation(meta)
+            store.create_new_generation(meta)
 
 
 def _check_copy_templates(rows: list[D.MembershipRow]) -> None:

@@ -1,4 +1,4 @@
-"""Design rows (one per evaluation) -> membership rows with deterministic gen_ids (§3.4-3.6).
+"""Design rows (one per evaluation) -> membership rows with deterministic gen_ids.
 
 Pure except for ``existing_signature``, the collision check against ``metadata.json`` files
 already in the store, which the caller supplies.
@@ -112,7 +112,7 @@ def build_membership(
 
 
 def manifest(design: list[dict[str, str]], replication: Mapping[str, int] | None = None) -> dict:
-    """The seed's ``manifest.json`` shape (§3.7)."""
+    """The earlier system's ``manifest.json`` shape."""
 
     def values(key: str) -> list[str]:
         return sorted({d[key] for d in design if d[key]})

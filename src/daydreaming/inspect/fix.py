@@ -59,7 +59,7 @@ def _sweep(f: Finding) -> FixResult | None:
 
 def _recreate_metadata(scope: Scope, f: Finding) -> FixResult:
     try:
-        scope.rt.store.seed_main_metadata(metadata_from_row(scope.plan.member(f.stage, f.gen_id)))
+        scope.rt.store.create_main_metadata(metadata_from_row(scope.plan.member(f.stage, f.gen_id)))
         return FixResult(reason=f.reason, stage=f.stage, gen_id=f.gen_id, path=f.path, action="re-created", ok=True)
     except DDError as err:
         return FixResult(reason=f.reason, stage=f.stage, gen_id=f.gen_id, path=f.path, action="re-created",

@@ -42,17 +42,17 @@ _WORDS = (
 _WORD_RE = re.compile(r"\S+")
 
 
-def _stream(seed: bytes):
+def _stream(key: bytes):
     """Yield an endless deterministic byte stream by chaining sha256 (so long answers stay cheap)."""
     counter = 0
     while True:
-        yield from hashlib.sha256(seed + counter.to_bytes(8, "big")).digest()
+        yield from hashlib.sha256(key + counter.to_bytes(8, "big")).digest()
         counter += 1
 
 
-def _sentences(seed: bytes, count: int) -> list[str]:
+def _sentences(key: bytes, count: int) -> list[str]:
     """Build ``count`` plausible-looking sentences from the byte stream."""
-    data = _stream(seed)
+    data = _stream(key)
     out = []
     for _ in range(count):
         words = [_WORDS[next(data) % len(_WORDS)] for _ in range(6 + next(data) % 7)]

@@ -1,9 +1,9 @@
 """Parser registry: raw LLM text -> the text written to ``parsed.txt``, per stage.
 
-Names are the ones the template CSVs' ``parser`` column uses (inventory 7.1), plus the new
+Names are the ones the template CSVs' ``parser`` column uses (the earlier system's), plus the new
 evaluation parser ``final_verdict``. Parsers are pure functions; every failure is
 ``DDError(PARSER_FAILURE, {"reason": ...})`` and never a ``None`` result, so the pipeline can
-report the parser's own reason. Evaluation parsers write the seed's line, ``f"{float(score)}\\n"``.
+report the parser's own reason. Evaluation parsers write the earlier system's line, ``f"{float(score)}\\n"``.
 
 ``options`` carry per-template settings to the parsers that use them (``scale_max`` for
 ``final_verdict``); an option no parser knows is refused, so a typo cannot pass unnoticed.
@@ -19,7 +19,7 @@ from typing import Any
 from ..errors import DDError, Err
 from ..stages import require_stage
 from .scale import template_options, template_scale
-from .seed import essay_block, essay_block_lenient, essay_idea_last, in_last_line_score
+from .earlier import essay_block, essay_block_lenient, essay_idea_last, in_last_line_score
 from .verdict import final_verdict
 
 __all__ = ["ParserOptions", "effective_parser_name", "list_parsers", "parse", "template_options", "template_scale"]
@@ -40,7 +40,7 @@ Parser = Callable[[str, ParserOptions], str]
 
 
 def _score_text(score: object, parser_name: str) -> str:
-    """The seed's parsed.txt for a score: one float line, e.g. ``7.0\\n``."""
+    """The earlier system's parsed.txt for a score: one float line, e.g. ``7.0\\n``."""
     if not isinstance(score, (int, float)):
         raise DDError(
             Err.PARSER_FAILURE,
@@ -81,7 +81,7 @@ def list_parsers(stage: str) -> list[str]:
 
 
 def effective_parser_name(csv_value: Any) -> str:
-    """The parser a template CSV cell names: blank, None or NaN mean ``identity`` (as the seed)."""
+    """The parser a template CSV cell names: blank, None or NaN mean ``identity`` (as in the earlier system)."""
     if csv_value is None or (isinstance(csv_value, float) and math.isnan(csv_value)):
         return DEFAULT_PARSER
     name = str(csv_value).strip()

@@ -4,7 +4,7 @@ Why one explicit mapping: the scale decides both how a judge's fraction is norma
 (``final_verdict``: ``7/10`` on a 0-5 template is ``3.5``) and how the report reads a score
 ("perfect" is the scale's top, heatmaps are coloured by the fraction of it). Templates declare
 it in a ``score_scale`` column of ``evaluation_templates.csv``: ``0-10`` (or just ``10``).
-Blank means the parser's own default: 0-10 for ``final_verdict``, the seed's fixed 0-9 for
+Blank means the parser's own default: 0-10 for ``final_verdict``, the earlier system's fixed 0-9 for
 ``in_last_line`` (which cannot be rescaled, so another declared scale is refused rather than
 silently ignored). Scales start at 0 because the parsers' range checks do.
 """
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import DDError, Err
-from .seed import IN_LAST_LINE_RANGE
+from .earlier import IN_LAST_LINE_RANGE
 
 SCALE_COLUMN = "score_scale"
 # The parser option the scale becomes (ParserOptions.scale_max).

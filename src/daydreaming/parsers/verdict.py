@@ -1,6 +1,6 @@
 """``final_verdict``: the FINAL score an LLM judge gave, recovered from a free-form answer.
 
-Why: the seed's ``in_last_line`` reads a bare ``SCORE: d`` in the last 3 lines, and real judges
+Why: the earlier system's ``in_last_line`` reads a bare ``SCORE: d`` in the last 3 lines, and real judges
 (``shared/reference/judge_outputs``) write ``**SCORE: 4/10**``, ``Total Score: 7/10``, a
 ``Final Score`` heading with the number on the next line, per-part scores before the verdict and
 a summary after it. A wrong number silently stored is worse than a failure, so this parser only

@@ -1,6 +1,6 @@
 """Column names of the score tables, the cohort's design axes, and which score rows count (pure).
 
-``SEED_COLUMNS`` are the earlier system's ``aggregated_scores.csv`` columns in its order, so its
+``EARLIER_COLUMNS`` are the earlier system's ``aggregated_scores.csv`` columns in its order, so its
 downstream scripts read our file unchanged; our additions come after them. In those columns
 ``generation_template``/``generation_model`` are the *essay's* template and model (the model
 falls back to the draft's for a copied essay); the draft's model and every replicate number
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-SEED_COLUMNS = (
+EARLIER_COLUMNS = (
     "gen_id", "parent_gen_id", "evaluation_template", "evaluation_llm_model", "score", "error",
     "evaluation_response_path", "combo_id", "draft_template", "generation_template", "generation_model",
     "origin_cohort_id", "generation_response_path", "input_mode", "copied_from",
@@ -23,7 +23,7 @@ SEED_COLUMNS = (
 # the machine-readable form of ``error`` (a DDError code and ctx reason).
 EXTRA_COLUMNS = ("draft_model", "draft_replicate", "essay_replicate", "evaluation_replicate", "draft_gen_id",
                  "essay_chars", "scale_max", "error_code", "error_reason")
-SCORE_COLUMNS = SEED_COLUMNS + EXTRA_COLUMNS
+SCORE_COLUMNS = EARLIER_COLUMNS + EXTRA_COLUMNS
 NUMERIC_COLUMNS = ("score", "scale_max")
 INTEGER_COLUMNS = ("draft_replicate", "essay_replicate", "evaluation_replicate", "essay_chars")
 

@@ -7,7 +7,7 @@ evaluations this run produces; but two things must not happen:
 * A failed parse must not block the report forever: its ``parsed.txt`` will not appear until
   someone fixes the cause, so an evaluation whose own parse (or a parent's) has failed is left
   out, and shows up in the report as an error row.
-* A finished cohort must stay out of the DAG. Under the seed policy complete generations are
+* A finished cohort must stay out of the DAG. Under the keep policy complete generations are
   not in it (``StorePlan._settled``); declaring every ``parsed.txt`` would pull all of them back
   as jobs (a no-op ``snakemake -n`` over 16,000 evaluations went from 5 s to 30 s). So a
   settled evaluation is declared only when its ``parsed.txt`` is newer than the scores file:

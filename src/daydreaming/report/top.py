@@ -1,6 +1,6 @@
-"""The best essays per evaluation template, ranked as the seed ranks them (§8.3).
+"""The best essays per evaluation template, ranked as the earlier system ranks them.
 
-Per template: each evaluator model's best score of an essay (max over replicates, the seed's
+Per template: each evaluator model's best score of an essay (max over replicates, the earlier system's
 rule), then ``avg_score`` = the mean over models, ``max_score``, ``models_covered``; ranked by
 ``avg_score`` (highest first), ties by ``parent_gen_id``. Kept with the essay's lineage and text
 path so the report can show what won.

@@ -1,11 +1,11 @@
-"""The cohort spec language: ``load_spec`` reads a spec, ``compile_design`` expands it to rows.
+"""The cohort spec language: ``load_spec`` reads a spec, ``expand_design`` expands it to design rows.
 
-The language (compatible with the seed system's) is described in docs/spec-language.md.
+The language (compatible with the earlier system's) is described in docs/spec-language.md.
 """
 
-from daydreaming.cohort.spec.compiler import compile_design
+from daydreaming.cohort.spec.expander import expand_design
 from daydreaming.cohort.spec.errors import SpecDslError, SpecDslErrorCode
 from daydreaming.cohort.spec.loader import load_spec
 from daydreaming.cohort.spec.models import Spec
 
-__all__ = ["Spec", "SpecDslError", "SpecDslErrorCode", "compile_design", "load_spec"]
+__all__ = ["Spec", "SpecDslError", "SpecDslErrorCode", "expand_design", "load_spec"]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import Sequence, TextIO
 
-from daydreaming.cohort.spec.compiler import Row, compile_design
+from daydreaming.cohort.spec.expander import Row, expand_design
 from daydreaming.cohort.spec.loader import load_spec
 from daydreaming.errors import DDError, Err
 
@@ -29,11 +29,12 @@ def _non_negative(text: str) -> int:
 
 
 def build_parser(prog: str = "daydreaming spec") -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description="Compile a cohort spec into design rows.")
+    parser = argparse.ArgumentParser(prog=prog, description="Expand a cohort spec into design rows.")
     parser.add_argument("spec", type=Path, help="config.yaml/.yml/.json, or a directory holding config.yaml")
     parser.add_argument("--out", type=Path, help="write here instead of stdout")
     parser.add_argument("--format", choices=("csv", "jsonl"), default="csv")
-    parser.add_argument("--seed", type=int, help="shuffle rows with random.Random(SEED)")
+    parser.add_argument("--shuffle-seed", "--seed", dest="shuffle_seed", type=int, metavar="N",
+                        help="shuffle rows with random.Random(N) (--seed: its old name)")
     parser.add_argument("--limit", type=_non_negative, help="keep only the first N rows (after shuffling)")
     return parser
 
@@ -67,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SystemExit as exc:  # --help or a usage error; argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_ERROR
     try:
-        rows = compile_design(load_spec(args.spec), seed=args.seed)
+        rows = expand_design(load_spec(args.spec), shuffle_seed=args.shuffle_seed)
         if args.limit is not None:
             rows = rows[: args.limit]
         _write(render(rows, args.format), args.out, sys.stdout)

@@ -1,7 +1,7 @@
 """The one error type of the spec language.
 
 It is an ``INVALID_CONFIG`` ``DDError`` so pipeline code can handle every bad-input failure the
-same way, while ``spec_code`` and ``ctx["reason"] == "invalid_spec"`` keep the seed system's
+same way, while ``spec_code`` and ``ctx["reason"] == "invalid_spec"`` keep the earlier system's
 distinct ``INVALID_SPEC`` classification visible to callers and tests.
 """
 
@@ -17,13 +17,13 @@ _UNSET: Any = object()
 
 
 class SpecDslErrorCode(Enum):
-    """The seed system's own code for DSL errors, kept for compatibility."""
+    """The earlier system's own code for DSL errors, kept for compatibility."""
 
     INVALID_SPEC = "INVALID_SPEC"
 
 
 class SpecDslError(DDError):
-    """A spec that cannot be loaded or compiled.
+    """A spec that cannot be loaded or expanded.
 
     ``ctx`` always has ``reason`` and ``error``; ``key`` is the dotted location inside the spec
     (``rules.pairs.<name>.allowed``), ``value`` the offending value and ``path`` the spec file,

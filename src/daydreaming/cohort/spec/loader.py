@@ -2,7 +2,7 @@
 
 Checks here are the ones that need only the document: shapes, value types, rule sections, the
 tuple-axis and ``field_order`` constraints. Checks that depend on what earlier rules did to the
-axes (domains, collisions, balance) belong to the compiler, which applies rules in order.
+axes (domains, collisions, balance) belong to the expander, which applies rules in order.
 """
 
 from __future__ import annotations

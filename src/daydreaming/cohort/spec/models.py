@@ -1,8 +1,8 @@
-"""Parsed, validated spec data: what the loader produces and the compiler consumes.
+"""Parsed, validated spec data: what the loader produces and the expander consumes.
 
-Frozen and made of tuples so one loaded spec can be compiled many times (or shared between
-threads) without a compile ever changing it. Each rule keeps ``key``, its dotted location in
-the spec, so errors the compiler finds point at the YAML the user wrote.
+Frozen and made of tuples so one loaded spec can be expanded many times (or shared between
+threads) without an expansion ever changing it. Each rule keeps ``key``, its dotted location in
+the spec, so errors the expander finds point at the YAML the user wrote.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Seed parsers and the registry: the seed's test vectors (inventory 7.2, 7.3, 10) and quirks."""
+"""The earlier system's parsers and the registry: its test vectors and quirks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from daydreaming import parsers
 from daydreaming.errors import DDError, Err
 from daydreaming.parsers import effective_parser_name, list_parsers, parse
-from daydreaming.parsers.seed import essay_block, essay_block_lenient, essay_idea_last
+from daydreaming.parsers.earlier import essay_block, essay_block_lenient, essay_idea_last
 
 
 def _reason(excinfo: pytest.ExceptionInfo[DDError]) -> str:
@@ -192,7 +192,7 @@ def test_lenient_drops_thinking_before_block_extraction():
     assert essay_block_lenient(raw) == "Final answer"
 
 
-# ---- in_last_line (inventory 7.3) ----
+# ---- in_last_line ----
 
 
 @pytest.mark.parametrize(

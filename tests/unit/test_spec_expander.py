@@ -1,4 +1,4 @@
-"""Compiler: fixture row counts, each rule's semantics, ordering, shuffling and speed."""
+"""The expander: fixture row counts, each rule's semantics, ordering, shuffling and speed."""
 
 from __future__ import annotations
 
@@ -8,21 +8,21 @@ from typing import Any
 
 import pytest
 
-from daydreaming.cohort.spec import SpecDslError, compile_design, load_spec
+from daydreaming.cohort.spec import SpecDslError, expand_design, load_spec
 from daydreaming.cohort.spec.errors import SpecDslErrorCode
 from daydreaming.errors import Err
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
 
 
-def rows_of(doc: dict[str, Any], seed: int | None = None) -> list[dict[str, str]]:
-    return compile_design(load_spec(doc), seed=seed)
+def rows_of(doc: dict[str, Any], shuffle_seed: int | None = None) -> list[dict[str, str]]:
+    return expand_design(load_spec(doc), shuffle_seed=shuffle_seed)
 
 
-def compile_error(doc: dict[str, Any]) -> dict[str, Any]:
+def expand_error(doc: dict[str, Any]) -> dict[str, Any]:
     spec = load_spec(doc)
     with pytest.raises(SpecDslError) as info:
-        compile_design(spec)
+        expand_design(spec)
     assert info.value.code is Err.INVALID_CONFIG
     assert info.value.spec_code is SpecDslErrorCode.INVALID_SPEC
     assert info.value.ctx["reason"] == "invalid_spec"
@@ -46,7 +46,7 @@ def spec(axes: dict[str, list[str]], rules: dict[str, Any] | None = None, order:
 
 
 def check_rows_and_columns(loaded, count: int) -> None:
-    rows = compile_design(loaded)
+    rows = expand_design(loaded)
     assert len(rows) == count
     assert len({tuple(r.items()) for r in rows}) == count  # no duplicate rows
     for row in rows:
@@ -69,18 +69,18 @@ def test_fixture_row_counts_and_columns(name: str, count: int) -> None:
     check_rows_and_columns(load_spec(FIXTURES / name), count)
 
 
-SEED_FIXTURE_COUNTS = {"baseline_cartesian": 12, "cohort_cartesian": 8, "curated_essays": 2, "dual_llm_cartesian": 4,
-                       "full_two_phase_cartesian": 64, "paired_copy_mix": 2}
+EARLIER_FIXTURE_COUNTS = {"baseline_cartesian": 12, "cohort_cartesian": 8, "curated_essays": 2,
+                          "dual_llm_cartesian": 4, "full_two_phase_cartesian": 64, "paired_copy_mix": 2}
 
 
 @pytest.mark.shared
-def test_seed_fixture_row_counts_and_columns(shared: Path) -> None:
-    for name, count in SEED_FIXTURE_COUNTS.items():
+def test_earlier_systems_fixture_row_counts_and_columns(shared: Path) -> None:
+    for name, count in EARLIER_FIXTURE_COUNTS.items():
         check_rows_and_columns(load_spec(shared / "reference" / "spec_fixtures" / name), count)
 
 
 def test_copy_mix_rows_exactly() -> None:
-    assert compile_design(load_spec(FIXTURES / "copy_mix")) == [
+    assert expand_design(load_spec(FIXTURES / "copy_mix")) == [
         {"draft_template": "link-list", "essay_template": "notes-to-essay",
          "evaluation_template": "novelty-0-9", "evaluation_llm": "judge_v1"},
         {"draft_template": "tagged-thread-v2", "essay_template": "final-idea-copy",
@@ -89,7 +89,7 @@ def test_copy_mix_rows_exactly() -> None:
 
 
 def test_pair_against_a_tuple_axis_restores_tuple_columns() -> None:
-    rows = compile_design(load_spec(FIXTURES / "pair_with_tuple_side"))
+    rows = expand_design(load_spec(FIXTURES / "pair_with_tuple_side"))
     combos = [(r["draft_template"], r["essay_template"], r["essay_llm"], r["draft_template_replicate"]) for r in rows]
     assert combos == [
         ("link-list", "notes-to-essay", "deep-writer", "1"),
@@ -100,22 +100,22 @@ def test_pair_against_a_tuple_axis_restores_tuple_columns() -> None:
 
 
 def test_tie_and_subsets_fixture() -> None:
-    rows = compile_design(load_spec(FIXTURES / "ties_and_subsets"))
+    rows = expand_design(load_spec(FIXTURES / "ties_and_subsets"))
     assert {r["combo_id"] for r in rows} == {"combo-a", "combo-c"}  # the subset read from a .txt file
     assert {r["draft_template"] for r in rows} == {"link-list", "tagged-thread-v2"}
     assert all(r["writer_llm"] == r["draft_llm"] == r["essay_llm"] for r in rows)
 
 
 @pytest.mark.shared
-def test_seed_fixtures_rows_exactly(shared: Path) -> None:
+def test_earlier_systems_fixtures_rows_exactly(shared: Path) -> None:
     fixtures = shared / "reference" / "spec_fixtures"
-    assert compile_design(load_spec(fixtures / "paired_copy_mix")) == [
+    assert expand_design(load_spec(fixtures / "paired_copy_mix")) == [
         {"draft_template": "creative-synthesis-v2", "essay_template": "essay-llm-v1",
          "evaluation_template": "quality-eval-v1", "evaluation_llm": "sonnet-4"},
         {"draft_template": "gwern_original", "essay_template": "essay-copy-v1",
          "evaluation_template": "quality-eval-v1", "evaluation_llm": "sonnet-4"},
     ]
-    rows = compile_design(load_spec(fixtures / "dual_llm_cartesian"))
+    rows = expand_design(load_spec(fixtures / "dual_llm_cartesian"))
     combos = [(r["draft_template"], r["essay_template"], r["essay_llm"], r["draft_template_replicate"]) for r in rows]
     assert combos == [
         ("creative-synthesis-v2", "essay-llm-v1", "sonnet-4", "1"),
@@ -158,13 +158,13 @@ def test_subset_keeps_axis_order_and_ignores_unknown_keep_values() -> None:
 
 
 def test_subset_that_removes_everything_is_an_error() -> None:
-    ctx = compile_error(spec({"a": ["x"]}, {"subsets": {"a": ["y"]}}))
+    ctx = expand_error(spec({"a": ["x"]}, {"subsets": {"a": ["y"]}}))
     assert ctx["key"] == "rules.subsets.a"
     assert ctx["value"] == ["y"]
 
 
 def test_subset_of_unknown_axis_is_an_error() -> None:
-    ctx = compile_error(spec({"a": ["x"]}, {"subsets": {"zz": ["x"]}}))
+    ctx = expand_error(spec({"a": ["x"]}, {"subsets": {"zz": ["x"]}}))
     assert ctx["key"] == "rules.subsets.zz"
     assert ctx["value"] == "zz"
 
@@ -202,20 +202,20 @@ def test_axis_consumed_after_a_tie_is_reported_under_the_written_name() -> None:
         "pairs": {"p": {"left": "t", "right": "c", "allowed": [["x", "1"]]}},
         "subsets": {"a": ["x"]},
     })
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.subsets.a"
     assert ctx["value"] == "a"
     assert ctx["tied_into"] == "t"
 
 
 def test_tie_with_empty_intersection_is_an_error() -> None:
-    ctx = compile_error(spec({"a": ["x"], "b": ["y"]}, {"ties": {"t": ["a", "b"]}}))
+    ctx = expand_error(spec({"a": ["x"], "b": ["y"]}, {"ties": {"t": ["a", "b"]}}))
     assert ctx["key"] == "rules.ties.t"
     assert ctx["value"] == ["a", "b"]
 
 
 def test_tie_name_may_not_collide_with_another_axis() -> None:
-    ctx = compile_error(spec({"a": ["x"], "b": ["x"], "c": ["x"]}, {"ties": {"c": ["a", "b"]}}))
+    ctx = expand_error(spec({"a": ["x"], "b": ["x"], "c": ["x"]}, {"ties": {"c": ["a", "b"]}}))
     assert ctx["key"] == "rules.ties.c"
     assert ctx["value"] == "c"
 
@@ -223,7 +223,7 @@ def test_tie_name_may_not_collide_with_another_axis() -> None:
 def test_tie_cannot_join_a_pair_axis() -> None:
     doc = spec({"a": ["x"], "b": ["y"], "c": ["x"]},
                {"pairs": {"p": {"left": "a", "right": "b", "allowed": [["x", "y"]]}}, "ties": {"t": ["p", "c"]}})
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.ties.t"
     assert ctx["value"] == "p"
 
@@ -234,7 +234,7 @@ def test_tie_cannot_join_a_pair_axis() -> None:
 def test_pair_restricts_combinations_and_replaces_both_sides() -> None:
     doc = spec({"n": ["1", "2"], "t": ["t1", "t2"], "m": ["m1", "m2"]},
                {"pairs": {"tm": {"left": "t", "right": "m", "allowed": [["t2", "m1"], ["t1", "m2"], ["t2", "m1"]]}}})
-    rows = rows_of(doc, seed=None)
+    rows = rows_of(doc, shuffle_seed=None)
     assert [(r["n"], r["t"], r["m"]) for r in rows] == [
         ("1", "t2", "m1"), ("1", "t1", "m2"), ("2", "t2", "m1"), ("2", "t1", "m2"),
     ]
@@ -261,7 +261,7 @@ def test_unbalanced_pairs_fail(balance: str, counts: list | None) -> None:
     allowed = [["t1", "m1"], ["t1", "m2"], ["t2", "m1"]]
     doc = spec({"t": ["t1", "t2"], "m": ["m1", "m2"]},
                {"pairs": {"p": {"left": "t", "right": "m", "allowed": allowed, "balance": balance}}})
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.pairs.p.balance"
     assert ctx["value"] == balance
     assert ctx["counts"] == (counts or [["m1", 2], ["m2", 1]])
@@ -269,7 +269,7 @@ def test_unbalanced_pairs_fail(balance: str, counts: list | None) -> None:
 
 def test_pair_value_outside_domain_is_an_error() -> None:
     doc = spec({"t": ["t1"], "m": ["m1"]}, {"pairs": {"p": {"left": "t", "right": "m", "allowed": [["t1", "m9"]]}}})
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.pairs.p.allowed"
     assert ctx["value"] == ["t1", "m9"]
     assert ctx["axis"] == "m"
@@ -280,14 +280,14 @@ def test_pair_before_the_tuple_it_names_is_an_error() -> None:
         "pairs": {"p": {"left": "d", "right": "bundle", "allowed": [["d1", ["e1", "l1"]]]}},
         "tuples": {"bundle": {"axes": ["e", "l"], "items": [["e1", "l1"]]}},
     })
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.pairs.p"
     assert ctx["value"] == "bundle"
 
 
 def test_pair_name_may_not_reuse_an_axis_name() -> None:
     doc = spec({"t": ["t1"], "m": ["m1"], "x": ["1"]}, {"pairs": {"x": {"left": "t", "right": "m", "allowed": [["t1", "m1"]]}}})
-    assert compile_error(doc)["value"] == "x"
+    assert expand_error(doc)["value"] == "x"
 
 
 def test_pair_of_a_pair_expands_all_the_way() -> None:
@@ -308,7 +308,7 @@ def test_tuple_items_dedupe_and_expand_to_their_axes() -> None:
 
 def test_tuple_items_must_lie_in_a_subset_domain() -> None:
     doc = spec({"n": ["1"]}, {"subsets": {"e": ["e1"]}, "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l1"]]}}})
-    ctx = compile_error(doc)
+    ctx = expand_error(doc)
     assert ctx["key"] == "rules.tuples.t.items"
     assert ctx["value"] == ["e2", "l1"]
     assert ctx["axis"] == "e"
@@ -322,33 +322,33 @@ def test_columns_follow_field_order() -> None:
     assert list(rows[0]) == ["c", "a", "b"]
 
 
-def test_seeded_shuffle_is_deterministic_and_matches_random_shuffle() -> None:
+def test_shuffle_seed_is_deterministic_and_matches_random_shuffle() -> None:
     loaded = load_spec(FIXTURES / "replicates_tuple")
-    plain = compile_design(loaded)
-    shuffled = compile_design(loaded, seed=7)
-    assert shuffled == compile_design(loaded, seed=7)
+    plain = expand_design(loaded)
+    shuffled = expand_design(loaded, shuffle_seed=7)
+    assert shuffled == expand_design(loaded, shuffle_seed=7)
     assert shuffled != plain
-    assert shuffled != compile_design(loaded, seed=8)
+    assert shuffled != expand_design(loaded, shuffle_seed=8)
     expected = list(plain)
-    Random(7).shuffle(expected)  # the seed system shuffles the product list with this call
+    Random(7).shuffle(expected)  # the earlier system shuffles the product list with this call
     assert shuffled == expected
 
 
-def test_compiling_twice_gives_the_same_rows() -> None:
+def test_expanding_twice_gives_the_same_rows() -> None:
     loaded = load_spec(FIXTURES / "pair_with_tuple_side")
-    assert compile_design(loaded) == compile_design(loaded)
+    assert expand_design(loaded) == expand_design(loaded)
 
 
-def test_compile_errors_name_the_spec_file(tmp_path: Path) -> None:
+def test_expand_errors_name_the_spec_file(tmp_path: Path) -> None:
     path = tmp_path / "config.yaml"
     path.write_text("axes: {a: [x]}\nrules: {subsets: {a: [y]}}\noutput: {field_order: [a]}\n")
     with pytest.raises(SpecDslError) as info:
-        compile_design(load_spec(path))
+        expand_design(load_spec(path))
     assert info.value.ctx["path"] == str(path)
 
 
 def big_design() -> dict[str, Any]:
-    """Every rule kind at once, 20,000 rows (bench/spec_compile.py times it)."""
+    """Every rule kind at once, 20,000 rows (bench/spec_expand.py times it)."""
     return spec(
         {"a": [f"a{i}" for i in range(50)], "b": [f"b{i}" for i in range(10)],
          "c": [f"c{i}" for i in range(10)], "r": ["1", "2", "3", "4", "5"], "x": ["v1", "v2"], "y": ["v2", "v1"]},
@@ -360,6 +360,6 @@ def big_design() -> dict[str, Any]:
 
 
 def test_twenty_thousand_rows_from_every_rule_kind() -> None:
-    rows = compile_design(load_spec(big_design()), seed=1)
+    rows = expand_design(load_spec(big_design()), shuffle_seed=1)
     assert len(rows) == 50 * 20 * 5 * 2 * 2 == 20000  # a, bc pairs, r, tie xy, tuple t
     assert len({tuple(r.values()) for r in rows}) == 20000

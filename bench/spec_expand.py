@@ -1,6 +1,6 @@
-"""Benchmark: time to compile a 20,000-row cohort design that uses every rule kind.
+"""Benchmark: time to expand a 20,000-row cohort design that uses every rule kind.
 
-    python bench/spec_compile.py [--repeat 5]
+    python bench/spec_expand.py [--repeat 5]
 
 Prints figures; asserts nothing (the target is tens of milliseconds, well under 1 s).
 """
@@ -14,9 +14,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "unit"))
 
-from test_spec_compiler import big_design  # noqa: E402
+from test_spec_expander import big_design  # noqa: E402
 
-from daydreaming.cohort.spec import compile_design, load_spec  # noqa: E402
+from daydreaming.cohort.spec import expand_design, load_spec  # noqa: E402
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     times = []
     for _ in range(args.repeat):
         start = time.perf_counter()
-        rows = compile_design(spec, seed=1)
+        rows = expand_design(spec, shuffle_seed=1)
         times.append(time.perf_counter() - start)
     print(f"{len(rows)} rows: best {min(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms over {args.repeat} runs")
 

@@ -1,12 +1,12 @@
-"""The seed system's parsers, with the seed's exact semantics (inventory sections 7.2 and 7.3).
+"""The earlier system's parsers (its draft parsers and ``in_last_line``), with its exact semantics.
 
 Why a faithful copy, quirks included: cohorts produced by the Dagster pipeline must re-parse to
 the same ``parsed.txt``, and scores from both systems are compared side by side. The only change
-is how failure is reported: the seed raised ``ValueError`` that its registry turned into ``None``;
-here every failure is ``DDError(PARSER_FAILURE, {"reason": <seed reason code>, ...})``.
+is how failure is reported: the earlier system raised ``ValueError`` that its registry turned
+into ``None``; here every failure is ``DDError(PARSER_FAILURE, {"reason": <reason code>, ...})``.
 
 Functions return the parsed value (text for drafts, a float score for ``in_last_line``); the
-registry in ``__init__`` turns a score into the seed's ``parsed.txt`` line.
+registry in ``__init__`` turns a score into the earlier system's ``parsed.txt`` line.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 
 from ..errors import DDError, Err
 
-# ---- draft parsers (inventory 7.2) ----
+# ---- draft parsers ----
 
 # An <essay-idea ...> block whose tags sit on their own lines; group 1 is the body, verbatim.
 _ESSAY_IDEA_BLOCK = re.compile(r"<essay-idea(?:\s+[^>]*)?>\n([\s\S]*?)\n</essay-idea>")
@@ -44,7 +44,7 @@ def essay_idea_last(text: str) -> str:
         raise _failure("missing_essay_idea_block")
     staged: list[tuple[int | None, str]] = []
     for match in matches:
-        # The seed looks for the attribute from the start of the opening tag's line to the end of
+        # The earlier system looks for the attribute from the start of the opening tag's line to the end of
         # the block; kept as is so odd layouts pick the same block.
         line_start = text.rfind("\n", 0, match.start()) + 1
         stage_match = _ESSAY_IDEA_STAGE.search(text[line_start : match.end()])
@@ -79,7 +79,7 @@ def essay_block_lenient(text: str) -> str:
         raise
 
 
-# ---- evaluation parser in_last_line (inventory 7.3) ----
+# ---- evaluation parser in_last_line ----
 
 IN_LAST_LINE_RANGE = (0.0, 9.0)
 _LAST_LINES = 3
@@ -97,7 +97,7 @@ _STANDARD = re.compile(_HEADER + r"(-?\d+(?:\.\d+)?)(?:\s|$)", re.IGNORECASE)
 
 
 def _clean(line: str) -> str:
-    """The seed drops every ``*`` and ``#`` (markdown bold and headings) before matching."""
+    """The earlier system drops every ``*`` and ``#`` (markdown bold and headings) before matching."""
     return line.replace("*", "").replace("#", "")
 
 
@@ -124,7 +124,7 @@ def _in_range(score: float) -> float:
 
 
 def in_last_line_score(text: str) -> float:
-    """The score stated in the last 3 non-empty lines, the seed's way (inventory 7.3).
+    """The score stated in the last 3 non-empty lines, the earlier system's way.
 
     Pass 1 takes the first of those lines that is exactly ``SCORE: d(.d+)``; pass 2 takes, line
     by line, a three-digit mean or else a standard number after a score header. Quirk kept: the

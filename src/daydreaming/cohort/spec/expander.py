@@ -1,4 +1,4 @@
-"""Compile a :class:`Spec` into design rows (the language: docs/spec-language.md).
+"""Expand a :class:`Spec` into design rows (the language: docs/spec-language.md).
 
 Rules rewrite a small table of axes (name -> levels) in declaration order: a pair or tuple
 replaces its member axes with one synthetic axis whose levels are the allowed combinations, a
@@ -186,11 +186,12 @@ def _check_balance(pairs: list[tuple[Level, Level]], rule: PairRule) -> None:
             )
 
 
-def compile_design(spec: Spec, seed: int | None = None) -> list[Row]:
+def expand_design(spec: Spec, shuffle_seed: int | None = None) -> list[Row]:
     """All design rows: the product of the axes left after the rules, in axis order.
 
-    With ``seed`` the rows are shuffled by ``random.Random(seed).shuffle`` on the product list,
-    the same call the seed system makes, so a given seed gives the same order in both.
+    With ``shuffle_seed`` the rows are shuffled by ``random.Random(shuffle_seed).shuffle`` on the
+    product list, the same call the earlier system makes, so a given value gives the same order
+    in both.
     Columns come in ``field_order``, which the loader checks lists every column.
     """
     design = _Design(spec)
@@ -205,8 +206,8 @@ def compile_design(spec: Spec, seed: int | None = None) -> list[Row]:
     position = {c: i for i, c in enumerate(columns)}
     perm = [position[c] for c in final]
     combos = list(product(*expanded))
-    if seed is not None:
-        Random(seed).shuffle(combos)
+    if shuffle_seed is not None:
+        Random(shuffle_seed).shuffle(combos)
     rows: list[Row] = []
     for combo in combos:
         flat = tuple(chain.from_iterable(combo))
