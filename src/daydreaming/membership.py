@@ -118,7 +118,7 @@ def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
                     "rows": [first.where, member.where], "differing": differing,
                     "fix": "run these cohorts separately, or compile one of them again so both list the "
                            "generation alike"})
-    order = {stage: i for i, stage in enumerate(STAGES)}
+    order: dict[str, int] = {stage: i for i, stage in enumerate(STAGES)}
     return sorted(seen.values(), key=lambda m: order[m.stage])
 
 
@@ -137,7 +137,7 @@ def metadata_from_row(member: Member):
         stage=member.stage,
         gen_id=member.gen_id,
         origin_cohort_id=row.get("origin_cohort_id") or None,
-        mode=row.get("mode") or "llm",
+        mode=row.get("mode") or "llm",  # type: ignore[arg-type]  # a CSV string; the model validates it
         template_id=row["template_id"],
         combo_id=(row.get("combo_id") or None) if member.stage == "draft" else None,
         parent_gen_id=row.get("parent_gen_id") or None,

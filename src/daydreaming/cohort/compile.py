@@ -89,7 +89,7 @@ def check_combo_concepts(paths: Paths, combo_ids: set[str]) -> None:
 def _existing_dirs(paths: Paths) -> dict[str, frozenset[str]]:
     """The generation directories of each stage, one listing per stage: the ids of a new cohort
     are looked up in a set instead of failing to open 20,000 metadata files."""
-    found = {}
+    found: dict[str, frozenset[str]] = {}
     for stage in STAGES:
         try:
             with os.scandir(paths.stage_dir(stage)) as entries:

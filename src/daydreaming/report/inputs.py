@@ -56,7 +56,8 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(path) for path in (paths.membership_csv(cohort_id), paths.exclusions_csv(cohort_id))
               if built is not None and (_mtime_ns(path) or 0) > built]
-    excluded, blocked = plan.excluded_in(cohort_id), {}
+    excluded = plan.excluded_in(cohort_id)
+    blocked: dict[tuple[str, str], bool] = {}
     for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
         if member.stage != "evaluation" or (member.stage, member.gen_id) in excluded:
             continue
