@@ -55,7 +55,8 @@ def _replicate(value: Any) -> int:
     return rep
 
 
-def draft_signature(combo: str | None, template_id: str | None, llm_model_id: str | None, replicate: Any = 1) -> Signature:
+def draft_signature(combo: str | None, template_id: str | None, llm_model_id: str | None,
+                    replicate: Any = 1) -> Signature:
     return (
         _component("combo_id", combo),
         _component("template_id", template_id),
@@ -69,7 +70,8 @@ def essay_signature(draft_gen_id: str | None, template_id: str | None, replicate
     return (_component("parent_gen_id", draft_gen_id), _component("template_id", template_id), _replicate(replicate))
 
 
-def evaluation_signature(essay_gen_id: str | None, template_id: str | None, llm_model_id: str | None, replicate: Any = 1) -> Signature:
+def evaluation_signature(essay_gen_id: str | None, template_id: str | None, llm_model_id: str | None,
+                         replicate: Any = 1) -> Signature:
     return (
         _component("parent_gen_id", essay_gen_id),
         _component("template_id", template_id),

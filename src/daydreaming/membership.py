@@ -11,10 +11,14 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DDError, Err
 from .paths import Paths
 from .stages import STAGES, require_gen_id, require_stage
+
+if TYPE_CHECKING:
+    from .models import MainMetadata
 
 MEMBERSHIP_COLUMNS = (
     "stage", "gen_id", "origin_cohort_id", "parent_gen_id", "combo_id",
@@ -122,7 +126,7 @@ def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
     return sorted(seen.values(), key=lambda m: order[m.stage])
 
 
-def metadata_from_row(member: Member):
+def metadata_from_row(member: Member) -> MainMetadata:
     """``metadata.json`` content for a full membership row (the seed's seeding rules, §5.5)."""
     from .models import MainMetadata
 

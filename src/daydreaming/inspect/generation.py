@@ -206,7 +206,8 @@ class GenerationChecker:
             return []  # an unreadable parse file: reported as such, repaired the same way
         if record is not None and not record.success and P.PARSED not in have:
             error = record.error
-            detail: dict[str, Any] = {"error_code": error.code if error else None, "error_reason": error.reason if error else None}
+            detail: dict[str, Any] = {"error_code": error.code if error else None,
+                                      "error_reason": error.reason if error else None}
             if detail["error_reason"] == TRUNCATED_REASON:
                 return [finding("parse_failed_truncated", self.paths.parsed_metadata_path(stage, gen_id),
                                 stage=stage, gen_id=gen_id, **detail,

@@ -169,8 +169,9 @@ class BatchService:
     # --- files -----------------------------------------------------------------------------
     def _new_file(self, purpose: str, filename: str, data: bytes) -> dict[str, Any]:
         seq = next(self._ids)
-        file: dict[str, Any] = {"id": f"file-{seq:06d}", "object": "file", "bytes": len(data), "created_at": int(self.clock()),
-                "filename": filename, "purpose": purpose, "status": "processed", "seq": seq}
+        file: dict[str, Any] = {"id": f"file-{seq:06d}", "object": "file", "bytes": len(data),
+                                "created_at": int(self.clock()), "filename": filename, "purpose": purpose,
+                                "status": "processed", "seq": seq}
         self._files[file["id"]], self._data[file["id"]] = file, data
         return file
 

@@ -125,7 +125,8 @@ def alpha_of_coincidences(o: np.ndarray, domain: np.ndarray, level: LevelOfMeasu
         return 1 - (o * d).sum(axis=(1, 2)) / (e * d).sum(axis=(1, 2))
 
 
-def estimate(ratings: Ratings, level: LevelOfMeasurement, rng: np.random.Generator, resamples: int = RESAMPLES) -> AlphaEstimate:
+def estimate(ratings: Ratings, level: LevelOfMeasurement, rng: np.random.Generator,
+             resamples: int = RESAMPLES) -> AlphaEstimate:
     """Alpha with a percentile bootstrap interval that resamples units (NaN when undefined, or
     when some resamples have no variation left to agree on: too few units to say)."""
     value = alpha(ratings, level)

@@ -16,12 +16,14 @@ evaluations this run produces; but two things must not happen:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..plan import StorePlan
 from ..stages import PARENT_STAGE
 from .state import gen_state
 
 
-def _mtime_ns(path) -> int | None:
+def _mtime_ns(path: Path) -> int | None:
     try:
         return path.stat().st_mtime_ns
     except FileNotFoundError:
@@ -44,7 +46,7 @@ def _blocked(plan: StorePlan, stage: str, gen_id: str | None, known: dict[tuple[
     return known[key]
 
 
-def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
+def score_inputs(plan: StorePlan, cohort_id: str, scores_csv: Path,
                  waiting: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
     and exclusions.csv when newer than the scores (a recompiled cohort may have lost members, an

@@ -70,7 +70,8 @@ class _Design:
         self.taken: set[str] = set(spec.axes)
 
     def apply(self, rule: Rule) -> None:
-        handlers: dict[type, Callable[[Any], None]] = {SubsetRule: self.subset, TieRule: self.tie, PairRule: self.pair, TupleRule: self.tuple_}
+        handlers: dict[type, Callable[[Any], None]] = {
+            SubsetRule: self.subset, TieRule: self.tie, PairRule: self.pair, TupleRule: self.tuple_}
         handlers[type(rule)](rule)
 
     # -- helpers --------------------------------------------------------------------------

@@ -133,7 +133,8 @@ class _Parser:
     def rules(self, section: Any) -> list[Rule]:
         if section is None:
             return []
-        parsers: dict[str, Callable[[str, Any, str], Rule]] = {"subsets": self.subset, "ties": self.tie, "pairs": self.pair, "tuples": self.tuple_}
+        parsers: dict[str, Callable[[str, Any, str], Rule]] = {
+            "subsets": self.subset, "ties": self.tie, "pairs": self.pair, "tuples": self.tuple_}
         rules: list[Rule] = []
         for kind, entries in self.mapping(section, "rules", parsers).items():
             for name, payload in self.mapping(entries, f"rules.{kind}").items():
