@@ -165,7 +165,8 @@ class Ledger:
     def _held(self) -> dict[str, dict[str, Any]]:
         """The live reservations; dead ones are settled into the ledger on the way (under the lock)."""
         others = self.inflight.others()
-        now, alive = time.time(), {}
+        now = time.time()
+        alive: dict[tuple[Any, Any], bool] = {}
         dead = {rid: found for rid, found in others.items() if self._dead(found[0], now, alive)}
         if dead:
             self._read_spent()

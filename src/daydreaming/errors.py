@@ -38,7 +38,7 @@ class DDError(Exception):
     def __str__(self) -> str:
         return f"{self.code.name}: {json.dumps(self.ctx, sort_keys=True, default=str)}"
 
-    def __reduce__(self):  # keep code/ctx across pickling (process pools, SLURM logs)
+    def __reduce__(self) -> tuple[Any, ...]:  # keep code/ctx across pickling (process pools, SLURM logs)
         return (self.__class__, (self.code, self.ctx))
 
 

@@ -97,8 +97,9 @@ class Estimator:
         if key not in self._output:
             call = self.plan.generation_call(stage, gen_id)
             parent = self.plan.parent_of(stage, gen_id)
-            if call.mode == "copy" and parent and PARENT_STAGE[stage]:
-                self._output[key] = self.expected_completion(PARENT_STAGE[stage], parent)
+            parent_stage = PARENT_STAGE[stage]
+            if call.mode == "copy" and parent and parent_stage:
+                self._output[key] = self.expected_completion(parent_stage, parent)
             else:
                 cap = self.rt.config.stage(stage).max_tokens
                 average = self.averages.get((stage, call.template_id or ""))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from . import exclusions
 from .errors import DDError, Err
@@ -97,7 +97,7 @@ def include_main(argv: Sequence[str]) -> int:
     return _run("include", act)
 
 
-def _run(command: str, action) -> int:
+def _run(command: str, action: Callable[[], int]) -> int:
     try:
         return action()
     except DDError as err:

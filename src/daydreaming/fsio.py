@@ -25,7 +25,7 @@ def _temp_name(path: Path) -> Path:
     return path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{threading.get_ident()}.{next(_COUNTER)}")
 
 
-def atomic_write_text(path: Path, text: str, *, durable: bool = False) -> None:
+def atomic_write_text(path: str | os.PathLike[str], text: str, *, durable: bool = False) -> None:
     """Write to a temp file in the same directory, then rename over ``path``.
 
     The temp file is created with mode 0666 so the umask applies as for any ``open()``.
@@ -100,7 +100,7 @@ def json_text(data: Any) -> str:
     return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
+def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
     atomic_write_text(path, json_text(data))
 
 

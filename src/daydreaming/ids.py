@@ -55,7 +55,8 @@ def _replicate(value: Any) -> int:
     return rep
 
 
-def draft_signature(combo: str, template_id: str, llm_model_id: str, replicate: Any = 1) -> Signature:
+def draft_signature(combo: str | None, template_id: str | None, llm_model_id: str | None,
+                    replicate: Any = 1) -> Signature:
     return (
         _component("combo_id", combo),
         _component("template_id", template_id),
@@ -64,12 +65,13 @@ def draft_signature(combo: str, template_id: str, llm_model_id: str, replicate: 
     )
 
 
-def essay_signature(draft_gen_id: str, template_id: str, replicate: Any = 1) -> Signature:
+def essay_signature(draft_gen_id: str | None, template_id: str | None, replicate: Any = 1) -> Signature:
     """The essay LLM is deliberately not part of the essay id (the earlier system's contract)."""
     return (_component("parent_gen_id", draft_gen_id), _component("template_id", template_id), _replicate(replicate))
 
 
-def evaluation_signature(essay_gen_id: str, template_id: str, llm_model_id: str, replicate: Any = 1) -> Signature:
+def evaluation_signature(essay_gen_id: str | None, template_id: str | None, llm_model_id: str | None,
+                         replicate: Any = 1) -> Signature:
     return (
         _component("parent_gen_id", essay_gen_id),
         _component("template_id", template_id),

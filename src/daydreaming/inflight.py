@@ -32,7 +32,7 @@ BATCH_TAG = "batch"
 LEGACY_FILE = "inflight.json"
 
 
-def process_tag(host: str, pid: Any, token: Any) -> str:
+def process_tag(host: str | None, pid: Any, token: Any) -> str:
     """The file-name prefix of one process's reservations (a pid reused later gets another tag)."""
     return hashlib.sha1(f"{host}\0{pid}\0{token}".encode()).hexdigest()[:16]
 

@@ -28,7 +28,7 @@ def _log(log: str | None, line: str) -> None:
             handle.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {line}\n")
 
 
-def _logged(log: str | None, label: str, action) -> Any:
+def _logged(log: str | None, label: str, action: Callable[[], Any]) -> Any:
     started = time.perf_counter()
     try:
         result = action()

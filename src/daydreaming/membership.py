@@ -11,10 +11,14 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import DDError, Err
 from .paths import Paths
 from .stages import STAGES, require_gen_id, require_stage
+
+if TYPE_CHECKING:
+    from .models import MainMetadata
 
 MEMBERSHIP_COLUMNS = (
     "stage", "gen_id", "origin_cohort_id", "parent_gen_id", "combo_id",
@@ -118,11 +122,11 @@ def merge_members(groups: Iterable[list[Member]]) -> list[Member]:
                     "rows": [first.where, member.where], "differing": differing,
                     "fix": "run these cohorts separately, or compile one of them again so both list the "
                            "generation alike"})
-    order = {stage: i for i, stage in enumerate(STAGES)}
+    order: dict[str, int] = {stage: i for i, stage in enumerate(STAGES)}
     return sorted(seen.values(), key=lambda m: order[m.stage])
 
 
-def metadata_from_row(member: Member):
+def metadata_from_row(member: Member) -> MainMetadata:
     """``metadata.json`` content for a full membership row, with the earlier system's rules: blank
     cells become null, mode defaults to ``llm``, replicate to 1, and only a draft keeps its combo_id."""
     from .models import MainMetadata
@@ -138,7 +142,7 @@ def metadata_from_row(member: Member):
         stage=member.stage,
         gen_id=member.gen_id,
         origin_cohort_id=row.get("origin_cohort_id") or None,
-        mode=row.get("mode") or "llm",
+        mode=row.get("mode") or "llm",  # type: ignore[arg-type]  # a CSV string; the model validates it
         template_id=row["template_id"],
         combo_id=(row.get("combo_id") or None) if member.stage == "draft" else None,
         parent_gen_id=row.get("parent_gen_id") or None,

@@ -43,6 +43,11 @@ ParentText = Callable[[str, str], str]
 
 def _parent_text(rt: Runtime, stage: str, meta: MainMetadata, read: ParentText | None = None) -> str:
     parent_stage = PARENT_STAGE[stage]
+    if parent_stage is None:
+        raise DDError(Err.INVALID_CONFIG, {"stage": stage, "gen_id": meta.gen_id, "reason": "no_parent_stage"})
+    if not meta.parent_gen_id:
+        raise DDError(Err.INVALID_CONFIG, {"stage": stage, "gen_id": meta.gen_id, "mode": meta.mode,
+                                           "reason": "missing_parent"})
     return (read or rt.store.read_parsed)(parent_stage, meta.parent_gen_id)
 
 
@@ -117,10 +122,11 @@ def parent_digest(rt: Runtime, meta: MainMetadata, prompt: str) -> str | None:
     """sha256 of the parent text this prompt was rendered from, recorded with the answer so that
     ``daydreaming check`` can tell a child whose parent changed since (a stale child). Only when
     rendering the parent's current parsed.txt gives this very prompt; otherwise unknown (None)."""
-    if PARENT_STAGE[meta.stage] is None or not meta.parent_gen_id:
+    parent_stage = PARENT_STAGE[meta.stage]
+    if parent_stage is None or not meta.parent_gen_id:
         return None
     try:
-        parent = rt.store.read_parsed(PARENT_STAGE[meta.stage], meta.parent_gen_id)
+        parent = rt.store.read_parsed(parent_stage, meta.parent_gen_id)
         rendered = _render(rt, meta, lambda _stage, _gen_id: parent)
     except DDError:
         return None

@@ -176,7 +176,7 @@ class StorePlan:
         which ``waiting`` holds too) are left out: their answers come from a batch (``batch.gate``).
         """
         self.check_raw_invariant()
-        wanted = []
+        wanted: list[tuple[str, str, str]] = []
         for m in self.members:
             if (m.stage, m.gen_id) in self._left_out or (m.stage, m.gen_id) in waiting:
                 continue

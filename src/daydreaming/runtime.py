@@ -11,12 +11,17 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import catalogs
 from .config import PipelineConfig, load_config
 from .paths import Paths
 from .store import GensDataLayer
+
+if TYPE_CHECKING:
+    from .budget import Ledger
+    from .llm import LLMClient
+    from .plan import StorePlan
 
 
 @dataclass
@@ -55,7 +60,7 @@ class Runtime:
         load_config(config, path=configfile)
         return cls.from_config(config), config
 
-    def plan(self, cohorts: list[str] | None = None, forced_rules: list[str] | tuple[str, ...] = ()):
+    def plan(self, cohorts: list[str] | None = None, forced_rules: list[str] | tuple[str, ...] = ()) -> StorePlan:
         """What a run would do, for commands that only read: a cohort whose spec is not compiled
         yet is designed in memory (nothing is written)."""
         from .plan import StorePlan, cohort_needs_compile
@@ -93,7 +98,7 @@ class Runtime:
         return routes
 
     @cached_property
-    def llm(self):
+    def llm(self) -> LLMClient:
         from .llm import LLMClient, ProviderConfig
         from .provider_limits import for_provider
 
@@ -105,7 +110,7 @@ class Runtime:
         return LLMClient(providers=providers, routes=self.routes, limits=limits)
 
     @cached_property
-    def ledger(self):
+    def ledger(self) -> Ledger:
         from .budget import Ledger
 
         return Ledger(self.paths.ledger_dir, self.config.llm.max_cost_usd, received=self._journaled_cost)

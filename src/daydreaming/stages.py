@@ -19,7 +19,7 @@ _GEN_ID_RE = re.compile(GEN_ID_PATTERN)
 def require_stage(stage: str) -> Stage:
     if stage not in STAGES:
         raise DDError(Err.INVALID_CONFIG, {"reason": "unsupported_stage", "stage": stage, "allowed": list(STAGES)})
-    return stage  # type: ignore[return-value]
+    return stage
 
 
 def require_gen_id(gen_id: str) -> str:

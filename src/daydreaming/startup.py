@@ -29,7 +29,7 @@ import functools
 import inspect
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import failures, jobs, recovery, runlock
 from .batch import gate as batch_gate
@@ -78,7 +78,7 @@ def with_signature(function: Any, like: Any = None) -> Any:
     return function
 
 
-def stop(err: DDError) -> None:
+def stop(err: DDError) -> NoReturn:
     """Print a coded error as one paragraph (and its JSON line for scripts), then exit 1."""
     ctx = dict(err.ctx)
     lines = [f"daydreaming: stopped before any job: {err.code.name} {ctx.pop('reason', '')}".rstrip()]
@@ -104,7 +104,7 @@ def _start(workflow: Any, config: dict[str, Any]) -> StorePlan:
     paths, cohorts = rt.paths, rt.config.cohorts
     settings = workflow.dag_settings
     forced = [r for r in (settings.forcerun or ()) if isinstance(r, str)]
-    build = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall),
+    build: dict[str, Any] = dict(policy=rt.config.rerun_policy, forced_rules=forced, forceall=bool(settings.forceall),
                  one_job_stages=one_job_stages(workflow, rt))
     if workflow.remote_exec or workflow.subprocess_exec:
         return StorePlan.build(paths, cohorts, **build)

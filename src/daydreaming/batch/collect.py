@@ -8,7 +8,10 @@ has deleted them.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
+
+import openai
 
 from ..fsio import atomic_write_text
 from ..runtime import Runtime
@@ -54,9 +57,12 @@ def _download(rt: Runtime, record: BatchRecord) -> None:
     for kind, file_id in (("output", record.output_file_id), ("errors", record.error_file_id)):
         target = rt.paths.batch_file(record.key, kind)
         if file_id and not target.exists():
-            data = rt.llm.provider_call(record.provider, lambda sdk, f=file_id: sdk.files.content(f).content,
-                                        "download")
+            data = rt.llm.provider_call(record.provider, _content(file_id), "download")
             atomic_write_text(target, data.decode("utf-8", "replace"), durable=True)
+
+
+def _content(file_id: str) -> Callable[[openai.OpenAI], bytes]:
+    return lambda sdk: sdk.files.content(file_id).content
 
 
 def cancel(rt: Runtime, record: BatchRecord) -> str:

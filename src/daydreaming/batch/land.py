@@ -91,7 +91,8 @@ def _store_answer(rt: Runtime, record: BatchRecord, entry: BatchEntry, got: Answ
         rt, meta, result.text, provider=result.provider, model=result.model, duration_s=round(duration, 3),
         finish_reason=result.finish_reason, truncated=result.truncated, usage=Usage(**result.usage),
         cost_usd=result.cost_usd, request_id=result.request_id, attempts=entry.attempt, settings=entry.settings,
-        prompt_sha256=entry.prompt_sha256, parent_parsed_sha256=parent_digest(rt, meta, prompt) if same_prompt else None,
+        prompt_sha256=entry.prompt_sha256,
+        parent_parsed_sha256=parent_digest(rt, meta, prompt) if prompt is not None and same_prompt else None,
         batch_id=record.batch_id, custom_id=entry.custom_id)
     answer = JournalEntry(stage=stage, gen_id=gen_id, reservation_id=f"{record.key}/{gen_id}",
                           prompt_sha256=entry.prompt_sha256, llm_model_id=entry.llm_model_id, settings=entry.settings,

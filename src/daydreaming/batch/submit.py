@@ -21,7 +21,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import openai
 
@@ -35,8 +35,8 @@ from . import records
 from .land import failed_attempts
 from .records import BatchEntry, BatchRecord
 
-ENDPOINT = "/v1/chat/completions"
-COMPLETION_WINDOW = "24h"
+ENDPOINT: Final = "/v1/chat/completions"
+COMPLETION_WINDOW: Final = "24h"
 MAX_INPUT_BYTES = 190 * 1024 * 1024  # providers take input files up to 200 MB
 LOOKBACK_S = 3600.0  # a batch created for a record cannot be older than the record (clock skew margin)
 
@@ -52,6 +52,8 @@ def ready_calls(rt: Runtime, plan: StorePlan) -> list[GenCall]:
         if PROMPT not in plan.present(call.stage, call.gen_id):
             continue
         provider = rt.provider_of(call)
+        if provider is None:  # rt.batched already refused calls without a provider
+            continue
         if failed_attempts(rt, call.stage, call.gen_id) >= rt.config.llm.providers[provider].batch.max_attempts:
             continue
         ready.append(call)
@@ -134,13 +136,14 @@ def advance_submission(rt: Runtime, record: BatchRecord) -> None:
                          "upload")
         record.input_file_id = found
         records.save(rt.paths, record)
+    input_file_id: str = record.input_file_id
     if record.batch_id is None:
         batch = _find_batch(call, record) if record.create_tried else None
         if batch is None:
             record.create_tried = True
             records.save(rt.paths, record)
             batch = call(lambda sdk: sdk.batches.create(
-                input_file_id=record.input_file_id, endpoint=ENDPOINT, completion_window=COMPLETION_WINDOW,
+                input_file_id=input_file_id, endpoint=ENDPOINT, completion_window=COMPLETION_WINDOW,
                 metadata={"daydreaming_key": record.key}), "create_batch")
         record.batch_id, record.provider_status = batch.id, batch.status
         record.state, record.submitted_at = "submitted", time.time()

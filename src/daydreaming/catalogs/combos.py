@@ -12,6 +12,7 @@ import io
 import itertools
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from pathlib import Path
 
 from .. import ids
 from ..errors import DDError, Err
@@ -74,7 +75,7 @@ def author_combos(paths: Paths, concept_ids: list[str], k: int, level: str = "pa
     return {"added": added, "existing": kept}
 
 
-def _append(path, rows: list[dict[str, str]]) -> None:
+def _append(path: Path, rows: list[dict[str, str]]) -> None:
     """Rewrite the file with the new rows at the end (atomic: readers see old or new, never half)."""
     current = path.read_text(encoding="utf-8") if path.exists() else ""
     buffer = io.StringIO()

@@ -6,10 +6,13 @@ import csv
 import io
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from pydantic import BaseModel
 
 from ..errors import DDError, Err, validate_model
+
+M = TypeVar("M", bound=BaseModel)
 
 Record = tuple[int, dict[str, str]]  # (line number in the file, row)
 
@@ -67,7 +70,7 @@ def read_csv_rows(path: Path, required: Iterable[str] = ()) -> list[dict[str, st
     return [row for _, row in read_csv_records(path, required)[1]]
 
 
-def validated(model: type[BaseModel], data: dict, *, path: Path, line: int, header: list[str]):
+def validated(model: type[M], data: dict, *, path: Path, line: int, header: list[str]) -> M:
     """Validate one catalog row; a pydantic error becomes INVALID_CONFIG at file:line:column."""
     try:
         return validate_model(model, data, "invalid_catalog_row", path=str(path), line=line)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from .. import catalogs, ids
 from ..repairs import file_repair
@@ -89,7 +89,7 @@ def check_combo_concepts(paths: Paths, combo_ids: set[str]) -> None:
 def _existing_dirs(paths: Paths) -> dict[str, frozenset[str]]:
     """The generation directories of each stage, one listing per stage: the ids of a new cohort
     are looked up in a set instead of failing to open 20,000 metadata files."""
-    found = {}
+    found: dict[str, frozenset[str]] = {}
     for stage in STAGES:
         try:
             with os.scandir(paths.stage_dir(stage)) as entries:
@@ -99,8 +99,9 @@ def _existing_dirs(paths: Paths) -> dict[str, frozenset[str]]:
     return found
 
 
-def _existing_signature(store: GensDataLayer, existing: dict[str, frozenset[str]]):
-    def lookup(stage: str, gen_id: str):
+def _existing_signature(store: GensDataLayer, existing: dict[str, frozenset[str]]
+                        ) -> Callable[[str, str], ids.Signature | None]:
+    def lookup(stage: str, gen_id: str) -> ids.Signature | None:
         if gen_id not in existing[stage]:
             return None
         path = store.paths.metadata_path(stage, gen_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .. import ids
 from ..errors import DDError, Err
@@ -87,7 +88,7 @@ def build_membership(
     """All drafts, then essays, then evaluations, each (stage, gen_id) once, in design order."""
     rows: dict[str, dict[tuple, MembershipRow]] = {"draft": {}, "essay": {}, "evaluation": {}}
 
-    def add(stage: str, signature: tuple, **fields) -> str:
+    def add(stage: str, signature: tuple, **fields: Any) -> str:
         bucket = rows[stage]
         if signature in bucket:
             return bucket[signature].gen_id

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import DDError
 from ..stages import STAGES
@@ -34,7 +34,7 @@ def _scope(args: argparse.Namespace) -> Scope:
     return load_scope(args.configfile, args.data_root, args.cohorts)
 
 
-def _run(command: str, action) -> int:
+def _run(command: str, action: Callable[[], int]) -> int:
     try:
         return action()
     except OSError as exc:

@@ -10,6 +10,7 @@ several stages get one command per stage, parents' stage first.
 
 from __future__ import annotations
 
+import os
 import shlex
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,6 +42,6 @@ def per_stage(paths: Paths, gens: Iterable[tuple[str, str]], phase: str) -> list
             for stage in STAGES if stage in by_stage]
 
 
-def remove(path: Path | str, then: str | None = None) -> str:
+def remove(path: str | os.PathLike[str], then: str | None = None) -> str:
     command = f"rm {shlex.quote(str(path))}"
     return f"{command} && {then}" if then else command

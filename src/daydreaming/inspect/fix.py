@@ -57,9 +57,9 @@ def _sweep(f: Finding) -> FixResult | None:
     return FixResult(reason=f.reason, stage=f.stage, gen_id=f.gen_id, path=f.path, action="removed", ok=True)
 
 
-def _recreate_metadata(scope: Scope, f: Finding) -> FixResult:
+def _recreate_metadata(scope: Scope, f: Finding, stage: str, gen_id: str) -> FixResult:
     try:
-        scope.rt.store.create_main_metadata(metadata_from_row(scope.plan.member(f.stage, f.gen_id)))
+        scope.rt.store.create_main_metadata(metadata_from_row(scope.plan.member(stage, gen_id)))
         return FixResult(reason=f.reason, stage=f.stage, gen_id=f.gen_id, path=f.path, action="re-created", ok=True)
     except DDError as err:
         return FixResult(reason=f.reason, stage=f.stage, gen_id=f.gen_id, path=f.path, action="re-created",
@@ -88,8 +88,8 @@ def apply_fixes(scope: Scope, findings: list[Finding]) -> list[FixResult]:
             if swept is not None:
                 results.append(swept)
     for f in fixable:
-        if f.reason == "metadata_missing":
-            results.append(_recreate_metadata(scope, f))
+        if f.reason == "metadata_missing" and f.stage and f.gen_id:
+            results.append(_recreate_metadata(scope, f, f.stage, f.gen_id))
     reparse: dict[tuple[str, str], list[str]] = {}
     for f in fixable:
         if f.reason not in ("temp_file_left", "metadata_missing") and f.stage and f.gen_id:

@@ -145,7 +145,9 @@ class GenerationChecker:
 
     def _temp_files(self, stage: str, gen_id: str, read: GenRead) -> list[Finding]:
         names = sorted(name for name in read.have if name.startswith(TMP_PREFIX))
-        directory = self.paths.generation_dir(stage, gen_id) if names else None
+        if not names:
+            return []
+        directory = self.paths.generation_dir(stage, gen_id)
         return [temp_finding(os.path.join(directory, name), stage, gen_id) for name in names]
 
     def _bad_file(self, member: Member, name: str, reason: str, detail: dict[str, Any], full_row: bool,
@@ -204,7 +206,8 @@ class GenerationChecker:
             return []  # an unreadable parse file: reported as such, repaired the same way
         if record is not None and not record.success and P.PARSED not in have:
             error = record.error
-            detail = {"error_code": error.code if error else None, "error_reason": error.reason if error else None}
+            detail: dict[str, Any] = {"error_code": error.code if error else None,
+                                      "error_reason": error.reason if error else None}
             if detail["error_reason"] == TRUNCATED_REASON:
                 return [finding("parse_failed_truncated", self.paths.parsed_metadata_path(stage, gen_id),
                                 stage=stage, gen_id=gen_id, **detail,
@@ -246,7 +249,7 @@ def _expected_metadata(member: Member) -> MainMetadata | None:
         return None
 
 
-def temp_finding(path: str | os.PathLike, stage: str | None = None, gen_id: str | None = None) -> Finding:
+def temp_finding(path: str | os.PathLike[str], stage: str | None = None, gen_id: str | None = None) -> Finding:
     return finding("temp_file_left", path, stage=stage, gen_id=gen_id,
                    repair=f"daydreaming check --fix (removes it once no process of this host writes it and it is "
                           f"older than 10 minutes), or {C.remove(path)}")

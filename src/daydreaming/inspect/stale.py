@@ -114,7 +114,7 @@ def stale_listing(plan: StorePlan, index: StaleIndex | None = None) -> list[Stal
             if child not in why:
                 why[child] = DOWNSTREAM_WHY
                 todo.append(child)
-    order = {stage: i for i, stage in enumerate(STAGES)}
+    order: dict[str, int] = {stage: i for i, stage in enumerate(STAGES)}
     listed = sorted(why, key=lambda key: (order[key[0]], key[1]))
     return [StaleGeneration(stage, gen_id, parents.get((stage, gen_id)), why[(stage, gen_id)])
             for stage, gen_id in listed]

@@ -133,7 +133,7 @@ def count(facts: list[GenFacts]) -> list[StageStatus]:
 
     Plain counters first, models last: 20,000 generations make a million increments."""
     n: Counter[tuple[str, ...]] = Counter()
-    pending = {stage: PendingCalls() for stage in STAGES}
+    pending: dict[str, PendingCalls] = {stage: PendingCalls() for stage in STAGES}
     for f in facts:
         n[f.stage, "total"] += 1
         n[f.stage, "state", f.state] += 1

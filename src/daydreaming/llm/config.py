@@ -104,9 +104,10 @@ class ModelRoute(_Frozen):
     def cost_usd(self, prompt_tokens: int | None, completion_tokens: int | None, *, batch: bool = False) -> float | None:
         """Cost from the price columns (at the batch price when ``batch``), or None when a price or a
         token count is unknown."""
-        if None in (self.prompt_usd_per_mtok, self.completion_usd_per_mtok, prompt_tokens, completion_tokens):
+        prompt_price, completion_price = self.prompt_usd_per_mtok, self.completion_usd_per_mtok
+        if prompt_price is None or completion_price is None or prompt_tokens is None or completion_tokens is None:
             return None
-        usd = (prompt_tokens * self.prompt_usd_per_mtok + completion_tokens * self.completion_usd_per_mtok) / 1e6
+        usd = (prompt_tokens * prompt_price + completion_tokens * completion_price) / 1e6
         return usd * (1.0 - self.batch_discount) if batch else usd
 
 

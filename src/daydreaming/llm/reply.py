@@ -106,7 +106,7 @@ def read_answer(body: bytes) -> Answer:
         raise BadReply(MALFORMED)
     usage = data.get("usage") if isinstance(data.get("usage"), dict) else None
     request_id = _text_or_none(data.get("id"))
-    shown = {"usage": usage, "message": _error_message(data), "request_id": request_id}
+    shown: dict[str, Any] = {"usage": usage, "message": _error_message(data), "request_id": request_id}
     choices = data.get("choices")
     if choices == [] or (choices is None and "error" in data):
         raise BadReply(EMPTY_CHOICES, **shown)

@@ -51,7 +51,8 @@ def _multipart(content_type: str, body: bytes) -> dict[str, tuple[str | None, by
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         if name:
-            fields[str(name)] = (part.get_filename(), part.get_payload(decode=True) or b"")
+            payload = part.get_payload(decode=True)  # bytes for a non-multipart part
+            fields[str(name)] = (part.get_filename(), payload if isinstance(payload, bytes) else b"")
     return fields
 
 
@@ -168,8 +169,9 @@ class BatchService:
     # --- files -----------------------------------------------------------------------------
     def _new_file(self, purpose: str, filename: str, data: bytes) -> dict[str, Any]:
         seq = next(self._ids)
-        file = {"id": f"file-{seq:06d}", "object": "file", "bytes": len(data), "created_at": int(self.clock()),
-                "filename": filename, "purpose": purpose, "status": "processed", "seq": seq}
+        file: dict[str, Any] = {"id": f"file-{seq:06d}", "object": "file", "bytes": len(data),
+                                "created_at": int(self.clock()), "filename": filename, "purpose": purpose,
+                                "status": "processed", "seq": seq}
         self._files[file["id"]], self._data[file["id"]] = file, data
         return file
 
@@ -267,7 +269,9 @@ class BatchService:
     def _finish(self, batch: dict[str, Any], status: str, done: int | None, now: float) -> None:
         requests = self._requests[batch["id"]]
         done = len(requests) if done is None else done
-        outputs, errors, counts = [], [], {"total": len(requests), "completed": 0, "failed": 0}
+        outputs: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        counts = {"total": len(requests), "completed": 0, "failed": 0}
         lines = {line["custom_id"]: line for line in self._lines if line["batch_id"] == batch["id"]}
         for index, request in enumerate(requests):
             line = lines[request["custom_id"]]
@@ -298,14 +302,14 @@ class BatchService:
         request_id = "req_" + hashlib.sha256(f"{batch['id']}/{index}".encode()).hexdigest()[:20]
         line_id = f"batch_req_{batch['id']}_{index}"
         if fault is not None and fault.status is not None:
-            body = error_body(fault.message or f"injected fault {fault.status}", fault.status, "injected_fault")
+            body: Any = error_body(fault.message or f"injected fault {fault.status}", fault.status, "injected_fault")
             response = {"status_code": fault.status, "request_id": request_id, "body": body}
             return {"id": line_id, "custom_id": request["custom_id"], "response": response, "error": None}, False
         payload = respond(request["body"], generation=request["custom_id"])
         payload["id"] = f"{payload['id']}-{batch['id']}"  # one answer, one id
         payload = apply_to_payload(fault, payload)
         replaced = bad_body(fault, payload)
-        body: Any = payload
+        body = payload
         if replaced is not None:
             try:
                 body = json.loads(replaced[0])

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 from ..errors import DDError, Err
@@ -42,7 +43,7 @@ _WORDS = (
 _WORD_RE = re.compile(r"\S+")
 
 
-def _stream(key: bytes):
+def _stream(key: bytes) -> Iterator[int]:
     """Yield an endless deterministic byte stream by chaining sha256 (so long answers stay cheap)."""
     counter = 0
     while True:

@@ -48,7 +48,8 @@ def evaluator_agreement(scores: pd.DataFrame) -> pd.DataFrame:
         models = list(matrix.columns)
         ratings = kalpha.Ratings.from_matrix(matrix.to_numpy(dtype=float))
         rng = np.random.default_rng([RNG_KEY, index])
-        for measure, level in ((ALPHA, "interval"), (ORDINAL_ALPHA, "ordinal")):
+        measures: tuple[tuple[str, kalpha.LevelOfMeasurement], ...] = ((ALPHA, "interval"), (ORDINAL_ALPHA, "ordinal"))
+        for measure, level in measures:
             found = kalpha.estimate(ratings, level, rng)
             rows.append({"evaluation_template": template, "measure": measure, "value": found.value,
                          "ci_low": found.ci_low, "ci_high": found.ci_high, "n_essays": found.units,

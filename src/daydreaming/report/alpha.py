@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import krippendorff
 import numpy as np
 from scipy import sparse
 
-LEVELS = ("interval", "ordinal")
+LevelOfMeasurement = Literal["interval", "ordinal"]  # krippendorff's word for the metric
+LEVELS: tuple[LevelOfMeasurement, ...] = ("interval", "ordinal")
 CONFIDENCE = 0.95
 RESAMPLES = 1999
 BATCH = 500  # resamples per matrix product: bounds memory at BATCH x values^2 floats
@@ -69,7 +71,7 @@ class AlphaEstimate:
     values: int
 
 
-def alpha(ratings: Ratings, level: str) -> float:
+def alpha(ratings: Ratings, level: LevelOfMeasurement) -> float:
     if not ratings.defined:
         return math.nan
     used = ratings.counts.sum(axis=0) > 0
@@ -99,14 +101,14 @@ class Coincidences:
         flat = (drawn + (np.arange(rows) * p)[:, None]).ravel()
         return np.bincount(flat, minlength=rows * p).reshape(rows, p)
 
-    def alpha(self, weights: np.ndarray, level: str) -> np.ndarray:
+    def alpha(self, weights: np.ndarray, level: LevelOfMeasurement) -> np.ndarray:
         """Alpha of each row of pattern weights (B x patterns)."""
         values = len(self.ratings.domain)
         o = np.asarray((self.q.T @ np.asarray(weights, dtype=float).T).T).reshape(-1, values, values)
         return alpha_of_coincidences(o, self.ratings.domain, level)
 
 
-def alpha_of_coincidences(o: np.ndarray, domain: np.ndarray, level: str) -> np.ndarray:
+def alpha_of_coincidences(o: np.ndarray, domain: np.ndarray, level: LevelOfMeasurement) -> np.ndarray:
     """Alpha for each coincidence matrix of a batch (B x V x V), as the package computes it."""
     n_v = o.sum(axis=1)
     n = n_v.sum(axis=1)
@@ -123,7 +125,8 @@ def alpha_of_coincidences(o: np.ndarray, domain: np.ndarray, level: str) -> np.n
         return 1 - (o * d).sum(axis=(1, 2)) / (e * d).sum(axis=(1, 2))
 
 
-def estimate(ratings: Ratings, level: str, rng: np.random.Generator, resamples: int = RESAMPLES) -> AlphaEstimate:
+def estimate(ratings: Ratings, level: LevelOfMeasurement, rng: np.random.Generator,
+             resamples: int = RESAMPLES) -> AlphaEstimate:
     """Alpha with a percentile bootstrap interval that resamples units (NaN when undefined, or
     when some resamples have no variation left to agree on: too few units to say)."""
     value = alpha(ratings, level)

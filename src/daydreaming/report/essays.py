@@ -22,7 +22,7 @@ from .pages import EssayView, essay_page
 
 
 
-def _text(paths: Paths, stage: str, gen_id, name: str) -> str | None:
+def _text(paths: Paths, stage: str, gen_id: str | None, name: str) -> str | None:
     """A generation's text file, None when absent or unreadable (read by plain path strings:
     through pathlib and the store's invariant checks, 20,000 answers took over a second)."""
     if not isinstance(gen_id, str) or not gen_id:

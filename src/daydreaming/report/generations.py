@@ -116,7 +116,9 @@ class CohortScan:
         scan = cls(paths, cohort_id, read_membership(paths.membership_csv(cohort_id)))
         scan._by_key = {(m.stage, m.gen_id): m for m in scan.members}
         for record in sorted(current_records(paths), key=lambda r: float(r.get("at", 0))):
-            scan._failures[(record.get("stage"), record.get("gen_id"))] = record  # the latest failure wins
+            stage, gen_id = record.get("stage"), record.get("gen_id")
+            if isinstance(stage, str) and isinstance(gen_id, str):
+                scan._failures[(stage, gen_id)] = record  # the latest failure wins
         excluded = excluded_keys(paths, cohort_id)
         if excluded:
             scan._excluded = with_descendants(scan.members, excluded, scan._parent_of)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from html import escape
+from typing import Any
 
 import pandas as pd
 
@@ -48,16 +49,16 @@ document.querySelectorAll('.dd-report table.sortable').forEach(function(t){
 </script>"""
 
 
-def missing(value) -> bool:
+def missing(value: Any) -> bool:
     return value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value))
 
 
-def text(value) -> str:
+def text(value: Any) -> str:
     """An escaped value, empty when missing."""
     return "" if missing(value) else escape(str(value))
 
 
-def num(value, digits: int = 2) -> str:
+def num(value: Any, digits: int = 2) -> str:
     """A formatted number (integers as they are), an en dash when missing."""
     if missing(value):
         return "&ndash;"
@@ -68,13 +69,13 @@ def num(value, digits: int = 2) -> str:
     return escape(str(value))
 
 
-def num_cell(value, digits: int = 2, extra: str = "", css: str = "num") -> str:
+def num_cell(value: Any, digits: int = 2, extra: str = "", css: str = "num") -> str:
     """A right-aligned numeric cell that sorts by its value."""
     sort = "" if missing(value) else f' data-v="{float(value)!r}"'
     return f'<td class="{css}"{sort}>{num(value, digits)}{extra}</td>'
 
 
-def interval(value, low, high, digits: int = 2) -> str:
+def interval(value: Any, low: Any, high: Any, digits: int = 2) -> str:
     """``value [low, high]``, or just the value when the interval is unknown."""
     if missing(low) or missing(high):
         return num(value, digits)

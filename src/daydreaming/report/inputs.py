@@ -16,12 +16,14 @@ evaluations this run produces; but two things must not happen:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..plan import StorePlan
 from ..stages import PARENT_STAGE
 from .state import gen_state
 
 
-def _mtime_ns(path) -> int | None:
+def _mtime_ns(path: Path) -> int | None:
     try:
         return path.stat().st_mtime_ns
     except FileNotFoundError:
@@ -44,7 +46,7 @@ def _blocked(plan: StorePlan, stage: str, gen_id: str | None, known: dict[tuple[
     return known[key]
 
 
-def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
+def score_inputs(plan: StorePlan, cohort_id: str, scores_csv: Path,
                  waiting: frozenset[tuple[str, str]] = frozenset()) -> list[str]:
     """The ``parsed.txt`` of every evaluation whose score this run may change, and membership.csv
     and exclusions.csv when newer than the scores (a recompiled cohort may have lost members, an
@@ -56,7 +58,8 @@ def score_inputs(plan: StorePlan, cohort_id: str, scores_csv,
     # killed while compiling leaves a Snakemake lock naming it that would refuse the next run.
     inputs = [str(path) for path in (paths.membership_csv(cohort_id), paths.exclusions_csv(cohort_id))
               if built is not None and (_mtime_ns(path) or 0) > built]
-    excluded, blocked = plan.excluded_in(cohort_id), {}
+    excluded = plan.excluded_in(cohort_id)
+    blocked: dict[tuple[str, str], bool] = {}
     for member in plan.cohort_members(cohort_id):  # a dry run sees a cohort not compiled yet
         if member.stage != "evaluation" or (member.stage, member.gen_id) in excluded:
             continue

@@ -19,6 +19,7 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
@@ -54,7 +55,8 @@ def _ratio(sums: np.ndarray, counts: np.ndarray, axis: int = -1) -> np.ndarray:
     return sums.sum(axis=axis) / counts.sum(axis=axis)
 
 
-def clustered_mean(values, clusters, rng: np.random.Generator, resamples: int = RESAMPLES) -> Interval:
+def clustered_mean(values: npt.ArrayLike, clusters: npt.ArrayLike, rng: np.random.Generator,
+                   resamples: int = RESAMPLES) -> Interval:
     """The mean of ``values`` with a bootstrap interval resampling ``clusters`` (one label per
     value); NaN bounds below two resampling groups."""
     values = np.asarray(values, dtype=float)
@@ -81,7 +83,8 @@ def clustered_mean(values, clusters, rng: np.random.Generator, resamples: int = 
     return Interval(mean, low, high, n, len(sums), resampled)
 
 
-def sign_flip_p(differences, clusters, rng: np.random.Generator, resamples: int = RESAMPLES) -> float:
+def sign_flip_p(differences: npt.ArrayLike, clusters: npt.ArrayLike, rng: np.random.Generator,
+                resamples: int = RESAMPLES) -> float:
     """Two-sided p-value of "the mean difference is 0", flipping the sign of whole clusters."""
     differences = np.asarray(differences, dtype=float)
     if differences.size == 0:
@@ -98,7 +101,7 @@ def sign_flip_p(differences, clusters, rng: np.random.Generator, resamples: int 
     return float(result.pvalue)
 
 
-def holm(p_values) -> np.ndarray:
+def holm(p_values: npt.ArrayLike) -> np.ndarray:
     """Holm-adjusted p-values of one family; NaN entries stay NaN and are not counted."""
     p = np.asarray(p_values, dtype=float)
     adjusted = np.full(p.shape, math.nan)

@@ -20,6 +20,7 @@ needs the replicates), so a judge with more replicates does not count its essays
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,7 +102,7 @@ def too_wide(row: dict, scale: float) -> str:
 def judge_diagnostics(scores: pd.DataFrame) -> pd.DataFrame:
     valid = valid_scores(scores)
     cells = essay_cells(valid)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for (template, judge), group in cells.groupby(["evaluation_template", "evaluation_llm_model"], sort=True):
         of_judge = valid[(valid["evaluation_template"] == template) & (valid["evaluation_llm_model"] == judge)]
         rng = np.random.default_rng([RNG_KEY, len(rows)])

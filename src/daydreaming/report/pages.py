@@ -9,7 +9,7 @@ every judge's full answer with its score, model, template, tokens and cost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 from typing import Any
@@ -84,7 +84,7 @@ class EssayView:
 
     essay: Row
     draft: Row | None
-    evaluations: list[Row]
+    evaluations: Sequence[Row]
     essay_text: str | None
     draft_text: str | None
     answers: dict[str, str | None]  # evaluation gen_id -> raw answer

@@ -19,6 +19,7 @@ Scores of different evaluation templates are never pooled (rubrics and scales di
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from itertools import combinations
 
 import numpy as np
@@ -95,7 +96,7 @@ def _levels(valid: pd.DataFrame, axis: str) -> list[str]:
     return sorted(valid[axis].dropna().astype(str).unique())
 
 
-def _varying_axes(scores: pd.DataFrame):
+def _varying_axes(scores: pd.DataFrame) -> Iterator[tuple[str, pd.DataFrame, str, list[str], pd.DataFrame]]:
     """(evaluation template, its valid scores, axis, levels, unit means) for every axis with two
     or more levels, per evaluation template (whose scores are never pooled with another's)."""
     valid = valid_scores(scores)

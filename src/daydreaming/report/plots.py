@@ -16,6 +16,7 @@ import threading
 import matplotlib
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .columns import AXIS_LABELS, ESSAY_AXES, valid_scores
@@ -93,7 +94,7 @@ def _forest_rows(means: pd.DataFrame, comparisons: pd.DataFrame, template: str) 
     return mean_rows, diff_rows
 
 
-def _intervals(ax, rows: list, colour: str) -> None:
+def _intervals(ax: Axes, rows: list, colour: str) -> None:
     y = np.arange(len(rows))[::-1]
     for yi, (_, value, low, high) in zip(y, rows):
         if not (math.isnan(low) or math.isnan(high)):

@@ -8,7 +8,7 @@ of a 2.2 s import, measured).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from .scores import scores_of
 from .status import completion
 
 
-def report_paths(paths: Paths, cohort: str, names=REPORT_FILES) -> dict[str, str]:
+def report_paths(paths: Paths, cohort: str, names: Iterable[str] = REPORT_FILES) -> dict[str, str]:
     """Report files by key, as the rules name them, where ``Paths`` puts them."""
     return {report_key(name): str(paths.cohort_report(cohort, name)) for name in names}
 

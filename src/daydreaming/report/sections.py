@@ -9,6 +9,7 @@ absolute on the fragment embedded in Snakemake's report.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
@@ -99,7 +100,7 @@ def comparisons(table: pd.DataFrame, forest_svg: str) -> str:
     return h.section("comparisons", "Is A better than B? Paired comparisons", body)
 
 
-def _verdict(value) -> str:
+def _verdict(value: Any) -> str:
     text = h.text(value)
     css = "good" if text.endswith("higher") else "warn" if text.startswith("too") else ""
     return f'<td class="{css}">{text}</td>'

@@ -10,10 +10,11 @@ intervals over clustered units in ``intervals``.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats as sps
 
 CONFIDENCE = 0.95
@@ -53,7 +54,7 @@ def t_half_width(sd: np.ndarray, n: np.ndarray, confidence: float = CONFIDENCE) 
         return quantile * np.asarray(sd, dtype=float) / np.sqrt(n)
 
 
-def spearman(x: Sequence[float], y: Sequence[float]) -> tuple[float, int]:
+def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[float, int]:
     """Spearman's rho over the positions where both ``x`` and ``y`` have a value; (rho, n).
     NaN below ``MIN_RANKED`` pairs or when one side does not vary."""
     a = np.asarray(x, dtype=float)

@@ -58,7 +58,7 @@ class SpecDslError(DDError):
             self.ctx["path"] = str(path)
         return self
 
-    def __reduce__(self):  # the parent's (code, ctx) signature does not fit __init__
+    def __reduce__(self) -> tuple[Any, ...]:  # the parent's (code, ctx) signature does not fit __init__
         return (_rebuild, (self.ctx,))
 
 

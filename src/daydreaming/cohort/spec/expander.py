@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from itertools import chain, product
 from random import Random
-from typing import Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from daydreaming.cohort.spec.errors import SpecDslError
 from daydreaming.cohort.spec.models import Level, PairRule, Rule, Spec, SubsetRule, TieRule, TupleRule
@@ -36,7 +36,7 @@ class _Group:
 
     def __init__(self, members: Sequence[_Leaf | _Group | _Tie]) -> None:
         self.members = tuple(members)
-        self.columns = tuple(chain.from_iterable(m.columns for m in self.members))
+        self.columns: tuple[str, ...] = tuple(chain.from_iterable(m.columns for m in self.members))
 
     def flatten(self, level: Level) -> tuple[Level, ...]:
         return tuple(chain.from_iterable(m.flatten(v) for m, v in zip(self.members, level)))
@@ -49,7 +49,7 @@ class _Tie:
         self.members = tuple(members)
         self.keep_name = keep_name
         own = (name,) if keep_name else ()
-        self.columns = own + tuple(chain.from_iterable(m.columns for m in self.members))
+        self.columns: tuple[str, ...] = own + tuple(chain.from_iterable(m.columns for m in self.members))
 
     def flatten(self, level: Level) -> tuple[Level, ...]:
         own = (level,) if self.keep_name else ()
@@ -70,7 +70,8 @@ class _Design:
         self.taken: set[str] = set(spec.axes)
 
     def apply(self, rule: Rule) -> None:
-        handlers = {SubsetRule: self.subset, TieRule: self.tie, PairRule: self.pair, TupleRule: self.tuple_}
+        handlers: dict[type, Callable[[Any], None]] = {
+            SubsetRule: self.subset, TieRule: self.tie, PairRule: self.pair, TupleRule: self.tuple_}
         handlers[type(rule)](rule)
 
     # -- helpers --------------------------------------------------------------------------
@@ -81,7 +82,7 @@ class _Design:
         while resolved in self.alias:
             resolved = self.alias[resolved]
         if resolved not in self.levels:
-            extra = {"tied_into": resolved} if resolved != name else {}
+            extra: dict[str, Any] = {"tied_into": resolved} if resolved != name else {}
             raise SpecDslError("rule names an axis that is not (or no longer) in the design", key=key, value=name, **extra)
         return resolved
 
@@ -125,7 +126,7 @@ class _Design:
     def subset(self, rule: SubsetRule) -> None:
         axis = self.resolve(rule.axis, rule.key)
         keep = set(rule.keep)
-        kept = [level for level in self.levels[axis] if level in keep]
+        kept: list[Level] = [level for level in self.levels[axis] if level in keep]
         if not kept:
             raise SpecDslError("subset removed all levels", key=rule.key, value=list(rule.keep), axis=axis)
         self.levels[axis] = kept

@@ -8,7 +8,7 @@ axes (domains, collisions, balance) belong to the expander, which applies rules 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Mapping, NoReturn
+from typing import Any, Callable, Iterable, Mapping, NoReturn
 
 from daydreaming.cohort.spec.errors import _UNSET, SpecDslError
 from daydreaming.cohort.spec.models import Level, PairRule, Rule, Spec, SubsetRule, TieRule, TupleRule
@@ -133,7 +133,8 @@ class _Parser:
     def rules(self, section: Any) -> list[Rule]:
         if section is None:
             return []
-        parsers = {"subsets": self.subset, "ties": self.tie, "pairs": self.pair, "tuples": self.tuple_}
+        parsers: dict[str, Callable[[str, Any, str], Rule]] = {
+            "subsets": self.subset, "ties": self.tie, "pairs": self.pair, "tuples": self.tuple_}
         rules: list[Rule] = []
         for kind, entries in self.mapping(section, "rules", parsers).items():
             for name, payload in self.mapping(entries, f"rules.{kind}").items():

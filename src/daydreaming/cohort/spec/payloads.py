@@ -83,7 +83,7 @@ def read_payload(file: Path, *, key: str, path: Path | None) -> Any:
 def _parse_csv(text: str, file: Path, *, key: str, path: Path | None) -> list[Any]:
     reader = csv.reader(io.StringIO(text))
     rows = [(reader.line_num, row) for row in reader if any(cell.strip() for cell in row)]
-    where = {"key": key, "path": path, "file": file}
+    where: dict[str, Any] = {"key": key, "path": path, "file": file}
     if not rows:
         raise SpecDslError("@file CSV requires a header", **where)
     header = [cell.strip() for cell in rows[0][1]]
