@@ -25,11 +25,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pipeline import spec_for  # noqa: E402
+
+from daydreaming.offline.server import serve  # noqa: E402
 from tests.workflow.batch_helpers import batch_command, batch_mode  # noqa: E402
 from tests.workflow.llm_helpers import ledger_lines, prices, provider  # noqa: E402
 from tests.workflow.project import REPO, Project  # noqa: E402
-
-from daydreaming.offline.server import serve  # noqa: E402
 
 
 def _spent(project: Project) -> float:
@@ -72,8 +72,11 @@ def main() -> None:
     for mode, r in results.items():
         print(f"{mode:5}  USD {r['usd']:8.4f}  wall {r['wall']:7.1f} s  chat requests {r['chat_requests']:>5}  "
               f"batches {r['batches']:>3} ({r['batch_requests']} requests)")
-    print(f"batch / sync: cost {results['batch']['usd'] / sync['usd']:.3f}, wall {results['batch']['wall'] / sync['wall']:.2f}"
-          f" (batch latency {args.batch_latency:g} s per batch, simulated)")
+    print(
+        f"batch / sync: cost {results['batch']['usd'] / sync['usd']:.3f},"
+        f" wall {results['batch']['wall'] / sync['wall']:.2f}"
+        f" (batch latency {args.batch_latency:g} s per batch, simulated)"
+    )
 
 
 if __name__ == "__main__":

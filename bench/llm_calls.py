@@ -34,10 +34,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from daydreaming.offline.server import serve  # noqa: E402
 from tests.workflow.llm_helpers import drafts_cohort, provider  # noqa: E402
 from tests.workflow.project import Project  # noqa: E402
-
-from daydreaming.offline.server import serve  # noqa: E402
 
 CALLS_PER_CAP = {32: 500, 128: 1000, 256: 2000}
 PROFILE = ["--force-use-threads", "--scheduler", "greedy", "--scheduler-subsample", "100",

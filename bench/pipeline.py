@@ -18,9 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.workflow.project import Project  # noqa: E402
-
 from daydreaming.cohort.compile import compile_cohort  # noqa: E402
+from tests.workflow.project import Project  # noqa: E402
 
 
 def spec_for(generations: int) -> dict:

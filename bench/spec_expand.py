@@ -29,7 +29,9 @@ def main() -> None:
         start = time.perf_counter()
         rows = expand_design(spec, shuffle_seed=1)
         times.append(time.perf_counter() - start)
-    print(f"{len(rows)} rows: best {min(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms over {args.repeat} runs")
+    print(
+        f"{len(rows)} rows: best {min(times) * 1000:.1f} ms, worst {max(times) * 1000:.1f} ms over {args.repeat} runs"
+    )
 
 
 if __name__ == "__main__":

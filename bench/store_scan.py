@@ -28,13 +28,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.pipeline import spec_for  # noqa: E402
-from tests.workflow.project import Project  # noqa: E402
-
 from daydreaming import paths as P  # noqa: E402
 from daydreaming.cohort.compile import compile_cohort  # noqa: E402
 from daydreaming.fsio import TMP_PREFIX, json_text  # noqa: E402
 from daydreaming.membership import cohort_members  # noqa: E402
 from daydreaming.stages import PARENT_STAGE  # noqa: E402
+from tests.workflow.project import Project  # noqa: E402
 
 ANSWER = "\n".join(f"Line {i} of an answer long enough to look like one, about tides and time." for i in range(20))
 

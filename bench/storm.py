@@ -21,11 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.workflow.llm_helpers import drafts_cohort, provider  # noqa: E402
-from tests.workflow.project import Project  # noqa: E402
-
 from daydreaming.offline.faults import Fault  # noqa: E402
 from daydreaming.offline.server import serve  # noqa: E402
+from tests.workflow.llm_helpers import drafts_cohort, provider  # noqa: E402
+from tests.workflow.project import Project  # noqa: E402
 
 
 def run(calls: int, cap: int, latency_s: float, after_s: float, storm_s: float, adaptive: bool) -> dict[str, float]:

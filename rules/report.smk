@@ -25,8 +25,8 @@ rule cohort_report:
     input:
         **scan_files(),
     output:
-        essays=directory(PATHS.cohort_essay_pages_pattern()),
         **computed_outputs(),
+        essays=directory(PATHS.cohort_essay_pages_pattern()),
     log:
         report_log("cohort_report"),
     localrule: True

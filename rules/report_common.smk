@@ -32,8 +32,13 @@ def report_output(name):
     if name not in REPORT_CAPTIONS:
         return pattern
     caption, subcategory = REPORT_CAPTIONS[name]
-    return report(pattern, caption=f"../report/{caption}", category="Cohort {cohort}", subcategory=subcategory,
-                  labels={"file": name})
+    return report(
+        pattern,
+        caption=f"../report/{caption}",
+        category="Cohort {cohort}",
+        subcategory=subcategory,
+        labels={"file": name},
+    )
 
 
 def scan_outputs():
@@ -55,8 +60,11 @@ def report_log(rule):
 
 def report_targets():
     """Every report file of every cohort: requested by rule all (rules/common.smk)."""
-    return [str(path) for c in COHORTS for path in
-            [*(PATHS.cohort_report(c, name) for name in REPORT_FILES), PATHS.cohort_essay_pages_dir(c)]]
+    return [
+        str(path)
+        for c in COHORTS
+        for path in [*(PATHS.cohort_report(c, name) for name in REPORT_FILES), PATHS.cohort_essay_pages_dir(c)]
+    ]
 
 
 _SCORE_INPUTS = {}
@@ -79,6 +87,9 @@ def report_store_inputs(cohort):
 def first_scan_store_inputs():
     """What the scans of cohorts that have none yet wait for: those scans certainly run (rule all
     asks for their missing files), so rule all need not ask for these too (rules/common.smk)."""
-    return [path for cohort in COHORTS
-            if not all(PATHS.cohort_report(cohort, name).exists() for name in SCAN_REPORT_FILES)
-            for path in report_store_inputs(cohort)]
+    return [
+        path
+        for cohort in COHORTS
+        if not all(PATHS.cohort_report(cohort, name).exists() for name in SCAN_REPORT_FILES)
+        for path in report_store_inputs(cohort)
+    ]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from . import journal
@@ -60,10 +60,17 @@ def raw_record(rt: Runtime, meta: MainMetadata, text: str, **fields: Any) -> Raw
     """``raw_metadata.json`` of an answer (or of a copy) of ``meta``'s generation."""
     stage, gen_id = meta.stage, meta.gen_id
     return RawMetadata(
-        function=f"{stage}_raw", mode=meta.mode, stage=stage, gen_id=gen_id, llm_model_id=meta.llm_model_id,
-        raw_length=len(text), raw_lines=len(text.splitlines()),
-        raw_path=str(rt.paths.raw_path(stage, gen_id)), raw_metadata_path=str(rt.paths.raw_metadata_path(stage, gen_id)),
-        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), **fields,
+        function=f"{stage}_raw",
+        mode=meta.mode,
+        stage=stage,
+        gen_id=gen_id,
+        llm_model_id=meta.llm_model_id,
+        raw_length=len(text),
+        raw_lines=len(text.splitlines()),
+        raw_path=str(rt.paths.raw_path(stage, gen_id)),
+        raw_metadata_path=str(rt.paths.raw_metadata_path(stage, gen_id)),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        **fields,
     )
 
 

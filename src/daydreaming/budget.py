@@ -69,7 +69,7 @@ def _cost(entry: dict[str, Any]) -> float:
 class Reservation:
     """A call's place in the budget: its worst case, held from before the request to its end."""
 
-    ledger: "Ledger"
+    ledger: Ledger
     rid: str
     usd: float | None
     ctx: dict[str, Any] = field(default_factory=dict)

@@ -7,7 +7,8 @@ the committed file is what this module generates. Regenerate after changing a mo
 
     python -m daydreaming.config_schema --write
 
-which also rewrites the table of every key in ``config/README.md``. The output is made for reading: references inlined, pydantic's titles dropped, ``X or null``
+which also rewrites the table of every key in ``config/README.md``. The output is made for
+reading: references inlined, pydantic's titles dropped, ``X or null``
 written as ``type: [X, "null"]``, and a settings section's default written as ``{}`` (every
 key inside it has its own default).
 """

@@ -18,15 +18,15 @@ import csv
 import getpass
 import io
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 
 from .catalogs.csvio import read_csv_records
 from .errors import DDError, Err, validate_model
 from .fsio import atomic_write_text
-from .paths import Paths
 from .membership import Member
+from .paths import Paths
 from .stages import PARENT_STAGE, STAGES
 
 COLUMNS = ("stage", "gen_id", "reason", "by", "at")
@@ -89,7 +89,7 @@ def exclude(paths: Paths, cohort_id: str, keys: Iterable[Key], reason: str, by: 
     if not reason.strip():
         raise DDError(Err.INVALID_CONFIG, {"reason": "exclusion_reason_missing", "cohort_id": cohort_id,
                                            "fix": "say why the failure is accepted: --reason '...'"})
-    at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    at = datetime.now(UTC).isoformat(timespec="seconds")
     added = [Exclusion(stage=stage, gen_id=gen_id, reason=reason.strip(), by=by or _user(), at=at)
              for stage, gen_id in dict.fromkeys(keys)]
     replaced = {row.key for row in added}

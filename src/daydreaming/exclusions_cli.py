@@ -28,8 +28,12 @@ def _parser(command: str, description: str) -> argparse.ArgumentParser:
     parser.add_argument("cohort_id")
     parser.add_argument("stage", choices=STAGES)
     parser.add_argument("gen_ids", nargs="*", metavar="GEN_ID")
-    parser.add_argument("--configfile", default="config/config.yaml", help="the workflow's config (default: %(default)s)")
-    parser.add_argument("--data-root", default=None, help="default: the config's data_root, $DAYDREAMING_DATA_ROOT or data")
+    parser.add_argument(
+        "--configfile", default="config/config.yaml", help="the workflow's config (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--data-root", default=None, help="default: the config's data_root, $DAYDREAMING_DATA_ROOT or data"
+    )
     return parser
 
 
@@ -72,7 +76,9 @@ def exclude_main(argv: Sequence[str]) -> int:
         path = scope.paths.exclusions_csv(args.cohort_id)
         print(f"excluded {len(added)} {args.stage} generation(s) of cohort {args.cohort_id} ({path}); "
               f"undo: daydreaming include {args.cohort_id} {args.stage} <gen_id>...")
-        print("daydreaming exclude: " + json.dumps({"excluded": [row.model_dump() for row in added], "path": str(path)}))
+        print(
+            "daydreaming exclude: " + json.dumps({"excluded": [row.model_dump() for row in added], "path": str(path)})
+        )
         return EXIT_OK
 
     return _run("exclude", act)

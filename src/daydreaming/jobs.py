@@ -18,8 +18,8 @@ from .membership import cohort_members, metadata_from_row
 from .phases import PHASES
 from .plan import StorePlan
 from .runtime import Runtime
-from .startup import with_signature
 from .stages import require_stage
+from .startup import with_signature
 
 
 def _log(log: str | None, line: str) -> None:

@@ -37,7 +37,13 @@ class MainMetadata(_Contract):
     @field_validator("mode", mode="before")
     @classmethod
     def _lower_mode(cls, value: Any) -> Any:
-        return value.strip().lower() if isinstance(value, str) and value.strip() else "llm" if value in ("", None) else value
+        return (
+            value.strip().lower()
+            if isinstance(value, str) and value.strip()
+            else "llm"
+            if value in ("", None)
+            else value
+        )
 
 
 class Usage(_Contract):

@@ -62,7 +62,7 @@ class Paths:
     templates_override: Path | None = None
 
     @classmethod
-    def from_str(cls, data_root: str | os.PathLike | None = None) -> "Paths":
+    def from_str(cls, data_root: str | os.PathLike | None = None) -> Paths:
         root = data_root if data_root not in (None, "") else (os.environ.get(DATA_ROOT_ENV) or "data")
         override = os.environ.get(TEMPLATES_ROOT_ENV) or None
         return cls(Path(root), Path(override) if override else None)

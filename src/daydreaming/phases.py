@@ -7,17 +7,18 @@ forced its rule), so these functions always produce; they never delete a paid an
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from . import answers, catalogs, parsers
 from .answers import raw_record
 from .errors import DDError, Err
 from .fsio import sha256_text
 from .models import MainMetadata, ParsedMetadata, ParseError, RawMetadata
-from .repairs import regenerate_command
 from .paths import PARSED
 from .render import render_template
+from .repairs import regenerate_command
 from .runtime import Runtime
 from .stages import PARENT_STAGE
 
@@ -25,14 +26,16 @@ FAILED_PARSE_RECORD = ".parsed_metadata.failed.json"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _metadata(rt: Runtime, stage: str, gen_id: str) -> MainMetadata:
     meta = rt.store.read_main_metadata(stage, gen_id)
     needs_parent = stage != "draft" or meta.mode == "copy"
     if needs_parent and not meta.parent_gen_id:
-        raise DDError(Err.INVALID_CONFIG, {"stage": stage, "gen_id": gen_id, "mode": meta.mode, "reason": "missing_parent"})
+        raise DDError(
+            Err.INVALID_CONFIG, {"stage": stage, "gen_id": gen_id, "mode": meta.mode, "reason": "missing_parent"}
+        )
     if stage == "draft" and meta.mode == "copy":
         raise DDError(Err.INVALID_CONFIG, {"stage": stage, "gen_id": gen_id, "reason": "no_parent_stage"})
     return meta
@@ -167,11 +170,19 @@ def _check_raw(rt: Runtime, stage: str, gen_id: str, raw_text: str, raw_meta: Ra
     if isinstance(min_lines, int) and min_lines > 0 and raw_meta.mode != "copy":
         observed = sum(1 for line in raw_text.splitlines() if line.strip())
         if observed < min_lines:
-            raise DDError(Err.INVALID_CONFIG, {"reason": "min_lines_not_met", "stage": stage, "gen_id": gen_id,
-                                               "observed": observed, "required": min_lines,
-                                               "fix": f"lower stages.{stage}.min_lines and re-parse "
-                                                      f"({regenerate_command(rt.paths, stage, [gen_id], 'parsed')}), "
-                                                      f"or buy a new answer ({regenerate_command(rt.paths, stage, [gen_id])})"})
+            raise DDError(
+                Err.INVALID_CONFIG,
+                {
+                    "reason": "min_lines_not_met",
+                    "stage": stage,
+                    "gen_id": gen_id,
+                    "observed": observed,
+                    "required": min_lines,
+                    "fix": f"lower stages.{stage}.min_lines and re-parse "
+                    f"({regenerate_command(rt.paths, stage, [gen_id], 'parsed')}), "
+                    f"or buy a new answer ({regenerate_command(rt.paths, stage, [gen_id])})",
+                },
+            )
 
 
 def _preview(raw_text: str) -> str:

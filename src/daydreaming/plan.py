@@ -68,7 +68,7 @@ class StorePlan:
     @classmethod
     def build(cls, paths: Paths, cohorts: Iterable[str], policy: str = "keep",
               forced_rules: Iterable[str] = (), forceall: bool = False, *,
-              preview: Iterable[str] = (), one_job_stages: Iterable[str] = ()) -> "StorePlan":
+              preview: Iterable[str] = (), one_job_stages: Iterable[str] = ()) -> StorePlan:
         """The plan of the given cohorts. Cohorts in ``preview`` are designed from their spec in
         memory (nothing is written): what a run would do once it has compiled them."""
         from .cohort.compile import design_cohort, members_of

@@ -34,7 +34,7 @@ class Runtime:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> "Runtime":
+    def from_config(cls, config: dict[str, Any]) -> Runtime:
         """One Runtime per distinct config (cached), so repeated jobs share clients and caches."""
         key = json.dumps(config, sort_keys=True, default=str)
         with _RUNTIMES_LOCK:
@@ -47,7 +47,7 @@ class Runtime:
 
     @classmethod
     def for_command(cls, configfile: str | Path, data_root: str | None = None,
-                    cohorts: list[str] | None = None) -> tuple["Runtime", dict[str, Any]]:
+                    cohorts: list[str] | None = None) -> tuple[Runtime, dict[str, Any]]:
         """The Runtime of a ``daydreaming`` command: the workflow's config file, with its
         ``--data-root``/``--cohorts`` options applied; errors name the file and the line."""
         from .yamlio import read_yaml_file

@@ -32,7 +32,12 @@ def clear_stale_locks(workdir: Path, *, claim: bool) -> list[str]:
         except (OSError, ValueError):
             owner = {}
         same_host = owner.get("host") == socket.gethostname()
-        if same_host and isinstance(owner.get("pid"), int) and owner["pid"] != os.getpid() and not pid_alive(owner["pid"]):
+        if (
+            same_host
+            and isinstance(owner.get("pid"), int)
+            and owner["pid"] != os.getpid()
+            and not pid_alive(owner["pid"])
+        ):
             for lock in locks:
                 lock.unlink(missing_ok=True)
                 removed.append(str(lock))

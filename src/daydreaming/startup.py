@@ -37,8 +37,8 @@ from .batch import step as batch_step
 from .errors import DDError, Err
 from .plan import StorePlan, check_rerun_triggers, cohort_needs_compile
 from .runtime import Runtime
-from .stale_locks import clear_stale_locks
 from .stages import STAGES
+from .stale_locks import clear_stale_locks
 
 _PLANS: dict[int, StorePlan] = {}
 _FINISHED: set[int] = set()  # configs whose run reached on_finish

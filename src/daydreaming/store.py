@@ -30,7 +30,7 @@ class GensDataLayer:
     paths: P.Paths
 
     @classmethod
-    def from_root(cls, root: str | os.PathLike | P.Paths) -> "GensDataLayer":
+    def from_root(cls, root: str | os.PathLike | P.Paths) -> GensDataLayer:
         return cls(root if isinstance(root, P.Paths) else P.Paths.from_str(root))
 
     # --- inspection ------------------------------------------------------------------------

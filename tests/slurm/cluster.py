@@ -116,7 +116,7 @@ class SlurmCluster:
         return rows
 
     # ---------------------------------------------------------------------------- lifecycle
-    def start(self, timeout_s: float = 60.0) -> "SlurmCluster":
+    def start(self, timeout_s: float = 60.0) -> SlurmCluster:
         started_at = time.monotonic()
         self._preflight()
         self._acquire_lock()
@@ -158,7 +158,7 @@ class SlurmCluster:
         finally:
             self._release_lock()
 
-    def __enter__(self) -> "SlurmCluster":
+    def __enter__(self) -> SlurmCluster:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -246,8 +246,8 @@ class SlurmCluster:
 
     def _write_conf(self) -> None:
         host = socket.gethostname().split(".")[0]
-        mem_total = int(next(l for l in Path("/proc/meminfo").read_text().splitlines()
-                             if l.startswith("MemTotal")).split()[1]) // 1024
+        mem_total = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                             if line.startswith("MemTotal")).split()[1]) // 1024
         mem = mem_total - 1024 if mem_total > 2048 else int(mem_total * 0.8)
         b = self.base
         self.conf.write_text(f"""\

@@ -98,11 +98,6 @@ def test_reservation_holds_across_processes_and_dies_with_its_process(tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         got = threading.Event()
-
-        def call() -> None:
-            with ledger.reservation(0.5, {}):
-                got.set()
-
         refused = []
 
         def call() -> None:
@@ -146,7 +141,12 @@ def test_a_dead_reservation_whose_answer_was_journaled_is_settled_at_its_real_co
     assert ledger.settle() == 0
     assert asked == [("draft", "d_1", "r1")]
     (line,) = ledger.lines()
-    assert (line["kind"], line["cost_usd"], line["request_id"], line["reservation_id"]) == ("answer", 0.01, "req-1", "r1")
+    assert (line["kind"], line["cost_usd"], line["request_id"], line["reservation_id"]) == (
+        "answer",
+        0.01,
+        "req-1",
+        "r1",
+    )
     assert ledger.settle() == 0 and len(ledger.lines()) == 1  # settled once
 
 

@@ -166,6 +166,7 @@ def test_invalid_generator_and_price_name_their_column(paths: Paths) -> None:
     with pytest.raises(DDError) as info:
         catalogs.load_templates(paths, "essay")
     assert info.value.ctx["reason"] == "invalid_catalog_row" and info.value.ctx["field"] == "generator"
+    assert info.value.ctx["path"] == str(path)
     assert (info.value.ctx["line"], info.value.ctx["column"], info.value.ctx["value"]) == (3, 5, "paste")
     models = write(paths.llm_models_csv, "id,model,prompt_usd_per_mtok\nm,x/m,-1\n")
     with pytest.raises(DDError) as info:

@@ -351,7 +351,7 @@ def _combo_of(paths: Paths, combo_id: str) -> list[str]:
 def _concept_missing_from_catalog(paths: Paths) -> dict[str, list[str]]:
     gone = _combo_of(paths, COMBOS[1])[0]
     lines = paths.concepts_csv.read_text(encoding="utf-8").splitlines(keepends=True)
-    paths.concepts_csv.write_text("".join(l for l in lines if not l.startswith(gone + ",")), encoding="utf-8")
+    paths.concepts_csv.write_text("".join(line for line in lines if not line.startswith(gone + ",")), encoding="utf-8")
     _bump(paths.concepts_csv)
     return {**AXES, "combo_id": [COMBOS[1]]}
 

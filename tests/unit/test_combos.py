@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from daydreaming.errors import DDError, Err, parse_rendered
 from daydreaming.paths import Paths
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 1, 2, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 2, tzinfo=UTC)
 CONCEPTS = ["tide-pools", "compound-interest", "jazz-improvisation", "error-correcting-codes"]
 
 

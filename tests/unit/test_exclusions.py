@@ -11,7 +11,6 @@ from daydreaming import paths as P
 from daydreaming.errors import DDError, Err
 from daydreaming.paths import Paths
 from daydreaming.plan import StorePlan
-
 from tests.unit.test_plan import DRAFT, ESSAY, EVAL, f, membership, put
 
 

@@ -125,7 +125,10 @@ def test_missing_api_key(srv, monkeypatch, value):
     else:
         monkeypatch.setenv(KEY_ENV, value)
     client = make_client(srv.base_url, api_key_env=KEY_ENV)
-    for action in (lambda: client.require_credentials(["p"]), lambda: client.generate("demo", "x", GenerationSettings())):
+    for action in (
+        lambda: client.require_credentials(["p"]),
+        lambda: client.generate("demo", "x", GenerationSettings()),
+    ):
         with pytest.raises(DDError) as info:
             action()
         assert info.value.code is Err.INVALID_CONFIG

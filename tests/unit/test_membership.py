@@ -46,7 +46,12 @@ def test_an_exact_duplicate_row_is_refused_with_both_lines(paths: Paths) -> None
     path = write(paths, "c", [row("draft", DRAFT, "c"), row("essay", ESSAY, "c"), row("draft", DRAFT, "c")])
     err = refused(lambda: read_membership(path))
     assert err.ctx["reason"] == "duplicate_row"
-    assert (err.ctx["stage"], err.ctx["gen_id"], err.ctx["path"], err.ctx["lines"]) == ("draft", DRAFT, str(path), [2, 4])
+    assert (err.ctx["stage"], err.ctx["gen_id"], err.ctx["path"], err.ctx["lines"]) == (
+        "draft",
+        DRAFT,
+        str(path),
+        [2, 4],
+    )
     assert err.ctx["differing"] == {} and str(path) in err.ctx["fix"]
 
 

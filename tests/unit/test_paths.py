@@ -251,6 +251,8 @@ def test_cohort_pattern_has_a_cohort_wildcard(tmp_path: Path, name: str) -> None
 
 def test_job_logs_live_under_the_data_root(tmp_path: Path) -> None:
     paths = Paths(tmp_path / "data")
-    assert paths.log_pattern("essay_parsed", "gen_id") == str(tmp_path / "data" / "logs" / "essay_parsed" / "{gen_id}.log")
+    assert paths.log_pattern("essay_parsed", "gen_id") == str(
+        tmp_path / "data" / "logs" / "essay_parsed" / "{gen_id}.log"
+    )
     with pytest.raises(DDError):
         paths.log_pattern("../escape", "gen_id")

@@ -15,8 +15,8 @@ from daydreaming import paths as P
 from daydreaming.errors import DDError, Err
 from daydreaming.membership import MEMBERSHIP_COLUMNS
 from daydreaming.paths import Paths
-from daydreaming.repairs import regenerate_command
 from daydreaming.plan import StorePlan
+from daydreaming.repairs import regenerate_command
 
 ALL = (P.METADATA, P.PROMPT, P.RAW, P.RAW_METADATA, P.PARSED, P.PARSED_METADATA)
 DRAFT, ESSAY, EVAL = "d_draft1", "e_essay1", "v_eval1"

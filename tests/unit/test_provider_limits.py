@@ -17,7 +17,6 @@ from daydreaming.paths import Paths
 from daydreaming.provider_limits import ProviderLimits, learned_limits, parse_duration
 from daydreaming.provider_state import ProviderState
 from daydreaming.ratelimit import RateLimiter
-
 from tests.unit.clock import FakeTime
 
 

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from daydreaming.ratelimit import RateLimiter
-
 from tests.unit.clock import FakeTime
 
 WORKER = """

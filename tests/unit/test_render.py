@@ -136,7 +136,11 @@ CATALOGS = [
 
 @pytest.fixture(scope="module", params=CATALOGS)
 def real_paths(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Paths:
-    raw = FIXTURE_RAW if request.param == "fixtures" else request.getfixturevalue("shared") / "reference" / "daydreaming-1_raw"
+    raw = (
+        FIXTURE_RAW
+        if request.param == "fixtures"
+        else request.getfixturevalue("shared") / "reference" / "daydreaming-1_raw"
+    )
     root = tmp_path_factory.mktemp("real") / "data"
     root.mkdir()
     (root / "1_raw").symlink_to(raw, target_is_directory=True)
@@ -223,7 +227,7 @@ def test_a_prompt_with_text_is_not_empty(paths: Paths) -> None:
 
 def test_template_that_is_not_utf8_is_refused_with_its_offset(paths: Paths) -> None:
     path = template(paths, "draft", "latin1", "")
-    path.write_bytes("Caf".encode() + b"\xe9 {{ concepts|length }}\n")
+    path.write_bytes(b"Caf" + b"\xe9 {{ concepts|length }}\n")
     with pytest.raises(DDError) as info:
         render_template(paths, "draft", "latin1", {"concepts": []})
     err = info.value

@@ -10,14 +10,25 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from report_fixtures import (
+    CALL_FAILED,
+    COHORT,
+    DRAFTS,
+    ESSAYS,
+    FAILED_ESSAY,
+    MISSING,
+    OUTCOMES,
+    answer_of,
+    cost_of,
+    eval_id,
+    prompt_of,
+)
 
 from daydreaming.paths import Paths
 from daydreaming.report.build import pending_calls
 from daydreaming.report.costs import TOTAL, actual_costs, cost_table, pending_costs
 from daydreaming.report.generations import CohortScan, generations_frame
 from daydreaming.runtime import Runtime
-from report_fixtures import (CALL_FAILED, COHORT, DRAFTS, ESSAYS, FAILED_ESSAY, MISSING, OUTCOMES, answer_of, cost_of,
-                             eval_id, prompt_of)
 
 REPO = Path(__file__).resolve().parents[2]
 

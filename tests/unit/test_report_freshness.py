@@ -7,12 +7,12 @@ from __future__ import annotations
 import os
 
 import pytest
+from report_fixtures import COHORT, eval_id
 
-from daydreaming.failures import record_failure
 from daydreaming.errors import DDError, Err
+from daydreaming.failures import record_failure
 from daydreaming.paths import REPORT_FILES, Paths
 from daydreaming.report import freshness
-from report_fixtures import COHORT, eval_id
 
 
 def _backdate(root, seconds: int = 60) -> None:
@@ -66,10 +66,10 @@ def test_no_report_yet_is_said_too(config):
 
 def test_a_new_answer_of_a_member_makes_the_reports_stale_and_a_refresh_rebuilds_them(config, built):
     import pandas as pd
+    from report_fixtures import write_generation
 
     from daydreaming.report.build import read_scores
     from daydreaming.store import GensDataLayer
-    from report_fixtures import write_generation
 
     missing = eval_id("e2", "j2", "t", 1)
     meta = GensDataLayer(built).read_main_metadata("evaluation", missing)

@@ -7,11 +7,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from report_fixtures import COHORT, eval_id
 
 from daydreaming.paths import Paths
 from daydreaming.plan import StorePlan
 from daydreaming.report.inputs import score_inputs
-from report_fixtures import COHORT, eval_id
 
 NEVER_RAN = [eval_id("e2", "j2", "t", 1), eval_id("e5", "j1", "t", 1)]  # e5's own parse failed
 FAILED = [eval_id("e2", "j3", "t", 2), eval_id("e4", "j2", "t", 2)]  # parse failed / truncated

@@ -10,10 +10,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from report_fixtures import coincidence_alpha
 
 from daydreaming.report.columns import SCORE_COLUMNS
 from daydreaming.report.judges import judge_diagnostics
-from report_fixtures import coincidence_alpha
 
 
 def judged(rng: np.random.Generator, essays: int = 200, replicates: int = 2, length_weight: float = 0.0,

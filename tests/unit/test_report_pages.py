@@ -9,15 +9,16 @@ import re
 from html import escape
 
 import pytest
+from report_fixtures import COHORT, DRAFTS, ESSAYS, OUTCOMES, answer_of, cost_of, eval_id, prompt_of
 
 from daydreaming.paths import Paths
 from daydreaming.report import freshness
-from report_fixtures import COHORT, DRAFTS, ESSAYS, OUTCOMES, answer_of, cost_of, eval_id, prompt_of
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory) -> Paths:
     import report_fixtures
+
     from daydreaming.store import GensDataLayer
 
     paths = Paths(tmp_path_factory.mktemp("pages") / "data")
@@ -69,8 +70,8 @@ def test_a_failed_evaluation_is_shown_with_its_error(built):
 def test_pages_of_essays_no_longer_in_the_cohort_are_removed(built):
     stray = built.cohort_essay_page(COHORT, "e_gone")
     stray.write_text("old")
-    from daydreaming.report.essays import write_essay_pages
     from daydreaming.report.build import read_scores
+    from daydreaming.report.essays import write_essay_pages
     from daydreaming.report.generations import read_generations
     from daydreaming.store import GensDataLayer
 

@@ -8,12 +8,12 @@ import statistics
 
 import pandas as pd
 import pytest
+from report_fixtures import COHORT, DRAFTS, ESSAYS, SCALES, eval_id, valid_outcomes
 
 from daydreaming.paths import Paths
 from daydreaming.report.parity import perfect_score_paths, stability_class, variance_analysis
 from daydreaming.report.pivot import evaluation_model_template_pivot
 from daydreaming.report.scores import cohort_scores
-from report_fixtures import COHORT, DRAFTS, ESSAYS, SCALES, eval_id, valid_outcomes
 
 
 @pytest.fixture(scope="module")

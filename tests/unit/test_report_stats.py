@@ -14,10 +14,10 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from report_fixtures import coincidence_alpha
 
 from daydreaming.report import alpha as kalpha
 from daydreaming.report.stats import spearman, spearman_interval, summarize
-from report_fixtures import coincidence_alpha
 
 nan = math.nan
 # t(0.975, df) from a printed t table

@@ -10,21 +10,33 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from report_fixtures import (
+    CALL_FAILED,
+    COHORT,
+    DRAFTS,
+    ESSAYS,
+    FAILED,
+    MISSING,
+    OUTCOMES,
+    SCALES,
+    TRUNCATED,
+    coincidence_alpha,
+    eval_id,
+    valid_outcomes,
+)
 
 from daydreaming.paths import Paths
 from daydreaming.report import plots, sections
 from daydreaming.report.agreement import ALPHA, ORDINAL_ALPHA, SPEARMAN, evaluator_agreement
 from daydreaming.report.build import read_scores
-from daydreaming.report.scan import write_csv as _write_csv
 from daydreaming.report.columns import EARLIER_COLUMNS
 from daydreaming.report.generations import CohortScan, generations_frame, read_generations
 from daydreaming.report.pivot import SUM_COLUMN, generation_scores_pivot
+from daydreaming.report.scan import write_csv as _write_csv
 from daydreaming.report.scores import cohort_scores
 from daydreaming.report.status import completion, failures, status_counts
 from daydreaming.report.summary import final_results
 from daydreaming.report.top import top_essays
-from report_fixtures import (CALL_FAILED, COHORT, DRAFTS, ESSAYS, FAILED, MISSING, OUTCOMES, SCALES, TRUNCATED,
-                             coincidence_alpha, eval_id, valid_outcomes)
 
 T975 = {1: 12.7062, 2: 4.3027, 3: 3.1824}
 ERRORS = {MISSING: ("DATA_MISSING", "missing_parsed"), FAILED: ("PARSER_FAILURE", "no_verdict"),
@@ -172,7 +184,7 @@ def test_final_results_has_every_axis(scores, analysis, column, key):
     results = final_results(scores)
     rows = results[results["analysis_type"] == analysis].set_index(column)
     expected: dict = {}
-    for (essay, judge, template), values in valid_outcomes().items():
+    for essay, judge, template in valid_outcomes():
         for replicate, value in enumerate(OUTCOMES[(essay, judge, template)], start=1):
             if isinstance(value, (int, float)):
                 expected.setdefault(key(essay, judge, template, replicate), []).append(float(value))
@@ -277,6 +289,7 @@ def test_a_parse_failing_again_right_now_is_still_a_failure(tmp_path):
     """During a run that re-attempts failed parses, Snakemake has deleted the old record and the
     new one is parked under phases.FAILED_PARSE_RECORD until the run ends."""
     import report_fixtures
+
     from daydreaming.phases import FAILED_PARSE_RECORD
 
     paths = Paths(tmp_path / "data")

@@ -36,7 +36,9 @@ def columns_of(axes: dict[str, list[str]], rules: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys([*axes, *tuple_axes, *ties]))
 
 
-def spec(axes: dict[str, list[str]], rules: dict[str, Any] | None = None, order: list[str] | None = None) -> dict[str, Any]:
+def spec(
+    axes: dict[str, list[str]], rules: dict[str, Any] | None = None, order: list[str] | None = None
+) -> dict[str, Any]:
     """A spec document; ``order`` lists the columns to put first, the others follow (a complete
     field_order is required)."""
     rules = rules or {}
@@ -140,7 +142,10 @@ def test_creative_alignment_tuple_gives_528_rows() -> None:
     )
     rows = rows_of(doc)
     assert len(rows) == 528
-    assert {(r["draft_template"], r["essay_template"]) for r in rows} == {("cs-v10", "cs-v10"), ("cs-v7", "parsed-from-links-v1")}
+    assert {(r["draft_template"], r["essay_template"]) for r in rows} == {
+        ("cs-v10", "cs-v10"),
+        ("cs-v7", "parsed-from-links-v1"),
+    }
     assert all(r["draft_llm"] == r["essay_llm"] for r in rows)
 
 
@@ -173,7 +178,10 @@ def test_subset_of_unknown_axis_is_an_error() -> None:
 
 
 def test_tie_with_new_name_intersects_and_fills_every_member() -> None:
-    doc = spec({"draft_llm": ["m3", "m1", "m2"], "n": ["1"], "essay_llm": ["m2", "m3"]}, {"ties": {"llm": ["draft_llm", "essay_llm"]}})
+    doc = spec(
+        {"draft_llm": ["m3", "m1", "m2"], "n": ["1"], "essay_llm": ["m2", "m3"]},
+        {"ties": {"llm": ["draft_llm", "essay_llm"]}},
+    )
     rows = rows_of(doc)
     assert rows == [
         {"llm": "m3", "draft_llm": "m3", "essay_llm": "m3", "n": "1"},
@@ -256,7 +264,9 @@ def test_balanced_pairs_pass(balance: str) -> None:
     assert len(rows_of(doc)) == 4
 
 
-@pytest.mark.parametrize(("balance", "counts"), [("left", [["t1", 2], ["t2", 1]]), ("both", [["t1", 2], ["t2", 1]]), ("right", None)])
+@pytest.mark.parametrize(
+    ("balance", "counts"), [("left", [["t1", 2], ["t2", 1]]), ("both", [["t1", 2], ["t2", 1]]), ("right", None)]
+)
 def test_unbalanced_pairs_fail(balance: str, counts: list | None) -> None:
     allowed = [["t1", "m1"], ["t1", "m2"], ["t2", "m1"]]
     doc = spec({"t": ["t1", "t2"], "m": ["m1", "m2"]},
@@ -286,7 +296,9 @@ def test_pair_before_the_tuple_it_names_is_an_error() -> None:
 
 
 def test_pair_name_may_not_reuse_an_axis_name() -> None:
-    doc = spec({"t": ["t1"], "m": ["m1"], "x": ["1"]}, {"pairs": {"x": {"left": "t", "right": "m", "allowed": [["t1", "m1"]]}}})
+    doc = spec(
+        {"t": ["t1"], "m": ["m1"], "x": ["1"]}, {"pairs": {"x": {"left": "t", "right": "m", "allowed": [["t1", "m1"]]}}}
+    )
     assert expand_error(doc)["value"] == "x"
 
 
@@ -302,12 +314,19 @@ def test_pair_of_a_pair_expands_all_the_way() -> None:
 
 
 def test_tuple_items_dedupe_and_expand_to_their_axes() -> None:
-    doc = spec({"n": ["1"]}, {"tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l1"], ["e1", "l1"]]}}}, ["e", "l", "n"])
+    doc = spec(
+        {"n": ["1"]},
+        {"tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l1"], ["e1", "l1"]]}}},
+        ["e", "l", "n"],
+    )
     assert rows_of(doc) == [{"e": "e1", "l": "l1", "n": "1"}, {"e": "e2", "l": "l1", "n": "1"}]
 
 
 def test_tuple_items_must_lie_in_a_subset_domain() -> None:
-    doc = spec({"n": ["1"]}, {"subsets": {"e": ["e1"]}, "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l1"]]}}})
+    doc = spec(
+        {"n": ["1"]},
+        {"subsets": {"e": ["e1"]}, "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l1"]]}}},
+    )
     ctx = expand_error(doc)
     assert ctx["key"] == "rules.tuples.t.items"
     assert ctx["value"] == ["e2", "l1"]
@@ -350,11 +369,21 @@ def test_expand_errors_name_the_spec_file(tmp_path: Path) -> None:
 def big_design() -> dict[str, Any]:
     """Every rule kind at once, 20,000 rows (bench/spec_expand.py times it)."""
     return spec(
-        {"a": [f"a{i}" for i in range(50)], "b": [f"b{i}" for i in range(10)],
-         "c": [f"c{i}" for i in range(10)], "r": ["1", "2", "3", "4", "5"], "x": ["v1", "v2"], "y": ["v2", "v1"]},
-        {"pairs": {"bc": {"left": "b", "right": "c", "allowed": [[f"b{i}", f"c{j}"] for i in range(10) for j in range(2)]}},
-         "ties": {"xy": ["x", "y"]},
-         "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l2"]]}}},
+        {
+            "a": [f"a{i}" for i in range(50)],
+            "b": [f"b{i}" for i in range(10)],
+            "c": [f"c{i}" for i in range(10)],
+            "r": ["1", "2", "3", "4", "5"],
+            "x": ["v1", "v2"],
+            "y": ["v2", "v1"],
+        },
+        {
+            "pairs": {
+                "bc": {"left": "b", "right": "c", "allowed": [[f"b{i}", f"c{j}"] for i in range(10) for j in range(2)]}
+            },
+            "ties": {"xy": ["x", "y"]},
+            "tuples": {"t": {"axes": ["e", "l"], "items": [["e1", "l1"], ["e2", "l2"]]}},
+        },
         ["a", "b", "c"],
     )
 

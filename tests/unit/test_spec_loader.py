@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import pickle
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -193,7 +194,9 @@ def test_file_in_mapping_without_base_dir_is_rejected() -> None:
 
 
 def test_single_column_csv_feeds_a_one_axis_tuple(tmp_path: Path) -> None:
-    doc = base(rules={"tuples": {"t": {"axes": ["c"], "items": "@file:c.csv"}}}, output={"field_order": ["a", "b", "c"]})
+    doc = base(
+        rules={"tuples": {"t": {"axes": ["c"], "items": "@file:c.csv"}}}, output={"field_order": ["a", "b", "c"]}
+    )
     spec = load_spec(write_spec(tmp_path, doc, {"c.csv": "c\nc1\nc2\n"}))
     assert spec.rules[0].items == (("c1",), ("c2",))
     assert spec.axes["c"] == ("c1", "c2")
@@ -296,13 +299,25 @@ RULE_ERRORS = [
         "rules.pairs.p.balance",
         "up",
     ),
-    ({"rules": {"pairs": {"p": {"left": "a", "right": "b", "allowed": [["x", "1"]], "name": "p"}}}}, "rules.pairs.p.name", "p"),
-    ({"rules": {"tuples": {"t": {"axes": ["c", "d"], "items": [["1", "2"]], "expand": True}}}}, "rules.tuples.t.expand", True),
+    (
+        {"rules": {"pairs": {"p": {"left": "a", "right": "b", "allowed": [["x", "1"]], "name": "p"}}}},
+        "rules.pairs.p.name",
+        "p",
+    ),
+    (
+        {"rules": {"tuples": {"t": {"axes": ["c", "d"], "items": [["1", "2"]], "expand": True}}}},
+        "rules.tuples.t.expand",
+        True,
+    ),
     ({"rules": {"tuples": {"t": {"axes": ["c", "d"], "items": [["1"]]}}}}, "rules.tuples.t.items", ["1"]),
     ({"rules": {"tuples": {"t": {"axes": "c", "items": [["1"]]}}}}, "rules.tuples.t.axes", "c"),
     ({"rules": {"tuples": {"t": {"axes": ["a", "d"], "items": [["x", "2"]]}}}}, "rules.tuples.t.axes", "a"),
     (
-        {"rules": {"tuples": {"t": {"axes": ["c", "d"], "items": [["1", "2"]]}, "u": {"axes": ["c"], "items": [["1"]]}}}},
+        {
+            "rules": {
+                "tuples": {"t": {"axes": ["c", "d"], "items": [["1", "2"]]}, "u": {"axes": ["c"], "items": [["1"]]}}
+            }
+        },
         "rules.tuples.u.axes",
         "c",
     ),
@@ -404,7 +419,14 @@ def test_load_errors_carry_the_spec_path(tmp_path: Path) -> None:
 def test_spec_error_is_a_ddError_that_survives_pickling() -> None:
     err = SpecDslError("boom", key="axes.a", value=["x"], path=Path("/s/config.yaml"), axis="a")
     assert isinstance(err, DDError)
-    assert err.ctx == {"reason": "invalid_spec", "error": "boom", "key": "axes.a", "value": ["x"], "path": "/s/config.yaml", "axis": "a"}
+    assert err.ctx == {
+        "reason": "invalid_spec",
+        "error": "boom",
+        "key": "axes.a",
+        "value": ["x"],
+        "path": "/s/config.yaml",
+        "axis": "a",
+    }
     clone = pickle.loads(pickle.dumps(err))
     assert type(clone) is SpecDslError
     assert clone.code is Err.INVALID_CONFIG

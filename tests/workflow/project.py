@@ -84,7 +84,7 @@ class Project:
     config: dict = field(default_factory=dict)
 
     @classmethod
-    def create(cls, root: Path, base_url: str | None, spec: dict | None = None, cohort: str = "c1") -> "Project":
+    def create(cls, root: Path, base_url: str | None, spec: dict | None = None, cohort: str = "c1") -> Project:
         data = root / "data"
         shutil.copytree(REPO / "data" / "1_raw", data / "1_raw")
         shutil.copy(REPO / "data" / "combo_mappings.csv", data / "combo_mappings.csv")

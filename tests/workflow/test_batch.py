@@ -14,8 +14,16 @@ from daydreaming.batch import records
 from daydreaming.budget import Ledger
 from daydreaming.offline.faults import Fault
 
-from .batch_helpers import (assert_bought_once_by_batch, batch_command, batch_mode, batch_run, chat_requests,
-                            kill_batch_run_when, lines_by_generation, op_requests)
+from .batch_helpers import (
+    assert_bought_once_by_batch,
+    batch_command,
+    batch_mode,
+    batch_run,
+    chat_requests,
+    kill_batch_run_when,
+    lines_by_generation,
+    op_requests,
+)
 from .llm_helpers import drafts_cohort, ledger_lines, prices
 from .money import assert_nothing_left_behind
 from .project import Project

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import copy
 
-from daydreaming import paths as P
-
 from .project import REPORT_JOBS, SMALL_SPEC, Project
 
 

@@ -29,8 +29,14 @@ def _wait_for_requests(server, count: int, proc: subprocess.Popen) -> None:
 
 
 def _cli(project: Project, *args: str) -> Result:
-    proc = subprocess.run([sys.executable, "-m", "daydreaming.cli", *args], cwd=project.root, capture_output=True,
-                          text=True, timeout=120, env={**os.environ, "DAYDREAMING_DATA_ROOT": project.config["data_root"]})
+    proc = subprocess.run(
+        [sys.executable, "-m", "daydreaming.cli", *args],
+        cwd=project.root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "DAYDREAMING_DATA_ROOT": project.config["data_root"]},
+    )
     return Result(proc.returncode, proc.stdout, proc.stderr)
 
 

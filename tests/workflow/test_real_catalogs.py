@@ -35,7 +35,9 @@ def _over_catalogs(tmp_path: Path, base_url: str, raw: Path, concepts: list[str]
     return project
 
 
-def _spec(combos: int, drafts: list[str], essays: list[str], evaluations: list[str], llms: tuple[str, str, str]) -> dict:
+def _spec(
+    combos: int, drafts: list[str], essays: list[str], evaluations: list[str], llms: tuple[str, str, str]
+) -> dict:
     axes = {
         "combo_id": [""] * combos, "draft_template": drafts, "draft_llm": [llms[0]],
         "essay_template": essays, "essay_llm": [llms[1]], "evaluation_template": evaluations,
@@ -84,7 +86,9 @@ def test_a_cohort_over_catalogs_in_the_earlier_systems_formats_runs_end_to_end(t
 def test_a_cohort_over_the_real_catalogs_runs_end_to_end(tmp_path, llm_server, shared):
     drafts = ["creative-synthesis-v7", "deliberate-rolling-thread-v3", "pair-explorer", "recursive-construction"]
     essays = ["parsed-from-links-v1", "creative-synthesis-v10", "synthesis-theme-narrative-v16"]
-    spec = _spec(2, drafts, essays, ["creativity-metrics-v2", "novelty"], ("gemini_25_pro", "sonnet-4", "deepseek_r1_p"))
+    spec = _spec(
+        2, drafts, essays, ["creativity-metrics-v2", "novelty"], ("gemini_25_pro", "sonnet-4", "deepseek_r1_p")
+    )
     project = _over_catalogs(tmp_path, llm_server.base_url, shared / "reference" / "daydreaming-1_raw",
                              ["default-mode-network", "mind-wandering", "generator-verifier-gap"], spec)
     result = project.snakemake()

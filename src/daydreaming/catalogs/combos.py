@@ -11,7 +11,7 @@ import csv
 import io
 import itertools
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .. import ids
@@ -56,7 +56,7 @@ def author_combos(paths: Paths, concept_ids: list[str], k: int, level: str = "pa
                                            "concepts": len(unique)})
     path = paths.combo_mappings_csv
     existing = load_combos(paths) if path.exists() and path.stat().st_size else {}
-    created_at = (now or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    created_at = (now or datetime.now(UTC)).isoformat(timespec="seconds")
     added, kept, rows = [], [], []
     for subset in itertools.combinations(unique, k):
         new = combo_rows(subset, level, k, created_at)

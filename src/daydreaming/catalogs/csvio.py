@@ -29,7 +29,9 @@ def read_csv_records(path: Path, required: Iterable[str] = ()) -> tuple[list[str
     except StopIteration:
         raise DDError(Err.INVALID_CONFIG, {"reason": "csv_empty", "path": str(path), "line": 1})
     except csv.Error as exc:
-        raise DDError(Err.PARSER_FAILURE, {"reason": "csv_parse_error", "path": str(path), "line": 1, "error": str(exc)})
+        raise DDError(
+            Err.PARSER_FAILURE, {"reason": "csv_parse_error", "path": str(path), "line": 1, "error": str(exc)}
+        )
     _check_header(path, header, required)
     records: list[Record] = []
     try:
@@ -46,7 +48,8 @@ def read_csv_records(path: Path, required: Iterable[str] = ()) -> tuple[list[str
             records.append((reader.line_num, {h: v.strip() for h, v in zip(header, values)}))
     except csv.Error as exc:
         raise DDError(
-            Err.PARSER_FAILURE, {"reason": "csv_parse_error", "path": str(path), "line": reader.line_num, "error": str(exc)}
+            Err.PARSER_FAILURE,
+            {"reason": "csv_parse_error", "path": str(path), "line": reader.line_num, "error": str(exc)},
         )
     return header, records
 

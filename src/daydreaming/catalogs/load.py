@@ -42,9 +42,15 @@ def load_templates(paths: Paths, stage: str) -> dict[str, Template]:
             raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_parser", **where, "parser": template.parser,
                                                "column": _column(header, "parser"), "allowed": sorted(known_parsers)})
         if template.generator == "llm" and not paths.template_file(stage, template.template_id).is_file():
-            raise DDError(Err.MISSING_TEMPLATE, {"reason": "template_file_missing", **where,
-                                                 "column": _column(header, "template_id"),
-                                                 "template_file": str(paths.template_file(stage, template.template_id))})
+            raise DDError(
+                Err.MISSING_TEMPLATE,
+                {
+                    "reason": "template_file_missing",
+                    **where,
+                    "column": _column(header, "template_id"),
+                    "template_file": str(paths.template_file(stage, template.template_id)),
+                },
+            )
         templates[template.template_id] = template
     return templates
 

@@ -13,11 +13,11 @@ import os
 from collections.abc import Callable, Mapping
 
 from .. import catalogs, ids
-from ..repairs import file_repair
 from ..errors import DDError, Err
 from ..fsio import atomic_write_json, atomic_write_text, read_json
 from ..membership import MEMBERSHIP_COLUMNS, Member, metadata_from_row
 from ..paths import METADATA, Paths
+from ..repairs import file_repair
 from ..stages import STAGES
 from ..store import GensDataLayer
 from . import design as D
@@ -125,8 +125,9 @@ def _membership_csv(rows: list[D.MembershipRow]) -> str:
     return buffer.getvalue()
 
 
-def design_cohort(paths: Paths, cohort_id: str, shuffle_seed: int | None = None,
-                  existing: dict[str, frozenset[str]] | None = None) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
+def design_cohort(
+    paths: Paths, cohort_id: str, shuffle_seed: int | None = None, existing: dict[str, frozenset[str]] | None = None
+) -> tuple[list[dict[str, str]], list[D.MembershipRow]]:
     """The validated design rows and membership rows of a cohort's spec; writes nothing.
 
     What ``compile_cohort`` would write, so that ``snakemake -n`` and ``daydreaming estimate``

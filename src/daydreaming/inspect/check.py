@@ -11,11 +11,11 @@ from collections import Counter
 
 from pydantic import BaseModel
 
+from . import store_checks as S
 from .findings import KINDS, Finding, ordered
 from .generation import GenerationChecker
 from .scope import Scope
 from .stale import StaleIndex
-from . import store_checks as S
 
 
 class CheckReport(BaseModel):

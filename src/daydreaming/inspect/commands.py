@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import shlex
 from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
 from ..paths import Paths

@@ -190,9 +190,11 @@ def format_status(report: StatusReport) -> str:
             other = sum(c.failed for phase, c in ph.items() if phase != "raw")
             lines.append(
                 f"{r.stage:11} {r.total:>6} {g['ok']:>6} {g['parse_failed']:>6} {g['truncated']:>6} "
-                f"{g['missing']:>7} {g['excluded']:>5} | {ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
+                f"{g['missing']:>7} {g['excluded']:>5} | "
+                f"{ph['prompt'].complete:>6} {ph['raw'].complete:>6} {ph['parsed'].complete:>6} "
                 f"| {ph['raw'].failed:>5} {other:>5} | {r.stale:>5} {r.stale_unknown:>7} | "
-                f"{r.pending.calls:>7}  {_usd(r.pending)}")
+                f"{r.pending.calls:>7}  {_usd(r.pending)}"
+            )
         lines.append("")
     p = report.pending
     lines.append(f"pending LLM calls (all cohorts): {p.calls}, estimated {_usd(p)}"

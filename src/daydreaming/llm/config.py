@@ -55,7 +55,9 @@ class ProviderConfig(_Frozen):
             "propertyNames": {"not": {"pattern": _CREDENTIAL_HEADER_PATTERN}},
         },
     )
-    timeout_s: float = Field(default=600, gt=0, description="Seconds before one HTTP request is abandoned (and retried).")
+    timeout_s: float = Field(
+        default=600, gt=0, description="Seconds before one HTTP request is abandoned (and retried)."
+    )
     max_retries: int = Field(
         default=5, ge=0,
         description="Retries after the first attempt for 429, 5xx, timeouts, dropped connections and answers "
@@ -101,7 +103,9 @@ class ModelRoute(_Frozen):
     completion_usd_per_mtok: float | None = Field(default=None, ge=0)
     batch_discount: float = Field(default=0.0, ge=0, lt=1)  # the Batch API's price cut for this model
 
-    def cost_usd(self, prompt_tokens: int | None, completion_tokens: int | None, *, batch: bool = False) -> float | None:
+    def cost_usd(
+        self, prompt_tokens: int | None, completion_tokens: int | None, *, batch: bool = False
+    ) -> float | None:
         """Cost from the price columns (at the batch price when ``batch``), or None when a price or a
         token count is unknown."""
         prompt_price, completion_price = self.prompt_usd_per_mtok, self.completion_usd_per_mtok
@@ -123,13 +127,18 @@ class GenerationSettings(_Frozen):
         default=None, ge=0, description="Sampling temperature; null: the provider's default (not sent)."
     )
     top_p: float | None = Field(
-        default=None, gt=0, le=1, description="Nucleus sampling mass, in (0, 1]; null: the provider's default (not sent)."
+        default=None,
+        gt=0,
+        le=1,
+        description="Nucleus sampling mass, in (0, 1]; null: the provider's default (not sent).",
     )
     seed: int | None = Field(
         default=None, description="The provider's sampling seed, for providers that honour it; null: not sent."
     )
     timeout_s: float | None = Field(
-        default=None, gt=0, description="Seconds before one request of this stage is abandoned; null: the provider's timeout_s."
+        default=None,
+        gt=0,
+        description="Seconds before one request of this stage is abandoned; null: the provider's timeout_s.",
     )
 
 

@@ -109,7 +109,9 @@ class BatchService:
         self.faults.clear()
 
     # --- routing ---------------------------------------------------------------------------
-    def handle(self, method: str, path: str, query: dict[str, str], content_type: str, body: bytes) -> tuple[str, Reply]:
+    def handle(
+        self, method: str, path: str, query: dict[str, str], content_type: str, body: bytes
+    ) -> tuple[str, Reply]:
         """(operation name, reply) for an API request under ``/v1/files`` or ``/v1/batches``."""
         parts = [p for p in path.split("/") if p]
         parts = parts[parts.index("v1") + 1:] if "v1" in parts else parts

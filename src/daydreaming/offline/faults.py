@@ -16,7 +16,6 @@ from typing import Any
 
 from ..errors import DDError, Err
 
-
 # 200 bodies that are not answers, as gateways and providers send them (``Fault.body``).
 BAD_BODIES = {
     "malformed_json": "a JSON content type, the body cut off mid-object",
@@ -62,7 +61,9 @@ class Fault:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise DDError(Err.INVALID_CONFIG, {"reason": "unknown_fault_field", "fields": unknown, "allowed": sorted(known)})
+            raise DDError(
+                Err.INVALID_CONFIG, {"reason": "unknown_fault_field", "fields": unknown, "allowed": sorted(known)}
+            )
         return cls(**data)
 
     def to_dict(self) -> dict[str, Any]:

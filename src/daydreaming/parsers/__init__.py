@@ -18,8 +18,8 @@ from typing import Any
 
 from ..errors import DDError, Err
 from ..stages import require_stage
-from .scale import template_options, template_scale
 from .earlier import essay_block, essay_block_lenient, essay_idea_last, in_last_line_score
+from .scale import template_options, template_scale
 from .verdict import final_verdict
 
 __all__ = ["ParserOptions", "effective_parser_name", "list_parsers", "parse", "template_options", "template_scale"]

@@ -41,7 +41,7 @@ class Ratings:
     domain: np.ndarray  # the distinct values, ascending
 
     @classmethod
-    def from_matrix(cls, matrix: np.ndarray) -> "Ratings":
+    def from_matrix(cls, matrix: np.ndarray) -> Ratings:
         """From units x raters, NaN where a rater gave no rating."""
         matrix = np.asarray(matrix, dtype=float).reshape(len(matrix), -1) if len(matrix) else np.zeros((0, 0))
         domain = np.unique(matrix[~np.isnan(matrix)])

@@ -33,6 +33,7 @@ from .status import completion, failures, status_counts
 from .summary import final_results
 from .top import top_essays
 
+
 def read_scores(path: str) -> pd.DataFrame:
     return pd.read_csv(path, dtype=read_dtypes(), keep_default_na=False, na_values=[""])
 

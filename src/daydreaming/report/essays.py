@@ -21,7 +21,6 @@ from .generations import GENERATION_COLUMNS, read_bytes
 from .pages import EssayView, essay_page
 
 
-
 def _text(paths: Paths, stage: str, gen_id: str | None, name: str) -> str | None:
     """A generation's text file, None when absent or unreadable (read by plain path strings:
     through pathlib and the store's invariant checks, 20,000 answers took over a second)."""

@@ -112,7 +112,7 @@ class CohortScan:
     _excluded: frozenset[tuple[str, str]] = frozenset()  # the cohort's exclusions and their descendants
 
     @classmethod
-    def read(cls, paths: Paths, cohort_id: str) -> "CohortScan":
+    def read(cls, paths: Paths, cohort_id: str) -> CohortScan:
         scan = cls(paths, cohort_id, read_membership(paths.membership_csv(cohort_id)))
         scan._by_key = {(m.stage, m.gen_id): m for m in scan.members}
         for record in sorted(current_records(paths), key=lambda r: float(r.get("at", 0))):

@@ -16,8 +16,8 @@ import pandas as pd
 from . import html as h
 from .agreement import SPEARMAN
 from .columns import AXIS_LABELS
-from .pivot import evaluator_keys
 from .freshness import Completion
+from .pivot import evaluator_keys
 from .top import SCORE_PREFIX
 
 MAX_FAILURES_SHOWN = 200

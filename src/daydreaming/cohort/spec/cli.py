@@ -11,8 +11,9 @@ import csv
 import io
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence, TextIO
+from typing import TextIO
 
 from daydreaming.cohort.spec.expander import Row, expand_design
 from daydreaming.cohort.spec.loader import load_spec

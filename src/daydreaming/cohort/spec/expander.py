@@ -11,9 +11,10 @@ replay: a 20,000-row design costs a few tens of milliseconds.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
 from itertools import chain, product
 from random import Random
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from daydreaming.cohort.spec.errors import SpecDslError
 from daydreaming.cohort.spec.models import Level, PairRule, Rule, Spec, SubsetRule, TieRule, TupleRule
@@ -83,7 +84,9 @@ class _Design:
             resolved = self.alias[resolved]
         if resolved not in self.levels:
             extra: dict[str, Any] = {"tied_into": resolved} if resolved != name else {}
-            raise SpecDslError("rule names an axis that is not (or no longer) in the design", key=key, value=name, **extra)
+            raise SpecDslError(
+                "rule names an axis that is not (or no longer) in the design", key=key, value=name, **extra
+            )
         return resolved
 
     def resolve_all(self, names: Iterable[str], key: str) -> list[str]:

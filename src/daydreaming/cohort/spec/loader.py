@@ -7,8 +7,9 @@ axes (domains, collisions, balance) belong to the expander, which applies rules 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, NoReturn
+from typing import Any, NoReturn
 
 from daydreaming.cohort.spec.errors import _UNSET, SpecDslError
 from daydreaming.cohort.spec.models import Level, PairRule, Rule, Spec, SubsetRule, TieRule, TupleRule
@@ -162,7 +163,9 @@ class _Parser:
         for entry in self.items(spec.get("allowed"), f"{key}.allowed"):
             if not isinstance(entry, (list, tuple)) or len(entry) != 2:
                 self.fail("pair.allowed entries must be [left, right]", f"{key}.allowed", entry)
-            allowed.append((self.nested_level(entry[0], f"{key}.allowed"), self.nested_level(entry[1], f"{key}.allowed")))
+            allowed.append(
+                (self.nested_level(entry[0], f"{key}.allowed"), self.nested_level(entry[1], f"{key}.allowed"))
+            )
         balance = spec.get("balance")
         if balance is not None and balance not in BALANCES:
             self.fail("pair.balance must be left, right or both", f"{key}.balance", balance)

@@ -7,12 +7,13 @@ the spec, so errors the expander finds point at the YAML the user wrote.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Mapping, Union
+from typing import Literal, Union
 
 # A level is a string; pair sides that name a tuple (or pair) axis are nested tuples of strings.
-Level = Union[str, tuple["Level", ...]]
+Level = Union[str, tuple["Level", ...]]  # noqa: UP007 - a recursive alias: "Level" | ... fails at runtime
 Balance = Literal["left", "right", "both"]
 
 
@@ -48,7 +49,7 @@ class TupleRule:
     items: tuple[tuple[str, ...], ...]
 
 
-Rule = Union[SubsetRule, TieRule, PairRule, TupleRule]
+Rule = SubsetRule | TieRule | PairRule | TupleRule
 
 
 @dataclass(frozen=True)
