@@ -126,11 +126,14 @@ def apply(case_dir: Path, case: Case, project: Project, values: dict[str, str]) 
 
 
 def checksums(project: Project) -> dict[str, bytes]:
-    """Every file of the data root but run state (dot directories) and reports."""
+    """Every file of the data root but run state (dot directories), job logs and reports."""
     data = project.paths.data_root
+    logs = project.paths.logs_dir
     files = {}
     for path in sorted(data.rglob("*")):
         rel = path.relative_to(data)
+        if path.is_relative_to(logs):
+            continue
         if path.is_file() and not rel.parts[0].startswith(".") and "reports" not in rel.parts:
             files[str(rel)] = path.read_bytes()
     return files
