@@ -32,7 +32,7 @@ def test_the_pool_fills_the_cap_and_buys_every_answer_once(project, llm_server):
     assert_nothing_bought_twice(project, llm_server, [("draft", g) for g in ids])
     for gen_id in ids:
         assert project.paths.parsed_path("draft", gen_id).exists()
-        log = (project.root / "logs" / "draft_raw" / f"{gen_id}.log").read_text()
+        log = (project.paths.logs_dir / "draft_raw" / f"{gen_id}.log").read_text()
         assert f"draft_raw {gen_id} ok" in log
     assert_nothing_left_behind(project)
 
