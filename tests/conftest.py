@@ -1,10 +1,15 @@
 """Shared fixtures: real files on temp data roots, a real LLM server on loopback.
 
 The default run needs nothing outside the repository: its fixtures are under
-``tests/fixtures``. Tests marked ``shared`` read the reference material in ``../shared`` (the
-earlier system's real catalogs, spec examples and judge answers); a run that does not ask for
-them (``-m shared``) deselects them and says so in one line. ``.ci/run`` runs them whenever
-``../shared`` exists.
+``tests/fixtures``. Two sets of tests run only when the marker expression names them, and a
+run that does not deselects them and says so in one line:
+
+* ``slow``: the suites that take minutes (a real SLURM cluster, a real local model, kill -9 and
+  interrupt loops, batches waited for): ``python -m pytest -m slow``. ``.ci/run`` runs them on
+  every stop, after the default run;
+* ``shared``: tests that read the reference material in ``../shared`` (the earlier system's real
+  catalogs, spec examples and judge answers): ``python -m pytest -m shared``. ``.ci/run`` runs
+  them whenever ``../shared`` exists.
 """
 
 from __future__ import annotations
@@ -19,26 +24,33 @@ FIXTURES = REPO / "tests" / "fixtures"
 # Beside the checkout; DAYDREAMING_SHARED_DIR points elsewhere (e.g. from a git worktree).
 SHARED = Path(os.environ.get("DAYDREAMING_SHARED_DIR") or REPO.parent / "shared")
 SHARED_MARKER = "shared"
-_DESELECTED = pytest.StashKey[int]()
+# marker -> why a run that does not name it leaves its tests out
+OPT_IN = {
+    "slow": "they take minutes: real SLURM, a real local model, kill -9 and interrupt loops, batches",
+    SHARED_MARKER: "they read ../shared reference material, not part of the repository",
+}
+_DESELECTED = pytest.StashKey[dict[str, int]]()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deselect the ``shared`` tests unless the marker expression names them."""
-    if SHARED_MARKER in (config.option.markexpr or ""):
-        return
-    deselected = [item for item in items if item.get_closest_marker(SHARED_MARKER)]
-    if deselected:
-        items[:] = [item for item in items if not item.get_closest_marker(SHARED_MARKER)]
-        config.hook.pytest_deselected(items=deselected)
-    config.stash[_DESELECTED] = len(deselected)
+    """Deselect the opt-in tests (``OPT_IN``) whose marker the marker expression does not name."""
+    expression = config.option.markexpr or ""
+    counts = {}
+    for marker in OPT_IN:
+        if marker in expression:
+            continue
+        deselected = [item for item in items if item.get_closest_marker(marker)]
+        if deselected:
+            items[:] = [item for item in items if not item.get_closest_marker(marker)]
+            config.hook.pytest_deselected(items=deselected)
+            counts[marker] = len(deselected)
+    config.stash[_DESELECTED] = counts
 
 
-def pytest_report_collectionfinish(config: pytest.Config) -> str | None:
-    count = config.stash.get(_DESELECTED, 0)
-    if not count:
-        return None
-    return (f"deselected {count} tests marked '{SHARED_MARKER}' (they read ../shared reference material, "
-            f"not part of the repository): run them with `python -m pytest -m {SHARED_MARKER}`")
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    return [f"deselected {count} tests marked '{marker}' ({OPT_IN[marker]}): "
+            f"run them with `python -m pytest -m {marker}`"
+            for marker, count in config.stash.get(_DESELECTED, {}).items()]
 
 
 @pytest.fixture(scope="session")

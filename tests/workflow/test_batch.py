@@ -28,6 +28,8 @@ from .llm_helpers import drafts_cohort, ledger_lines, prices
 from .money import assert_nothing_left_behind
 from .project import Project
 
+pytestmark = pytest.mark.slow  # minutes of kills, interrupts and waits: python -m pytest -m slow
+
 
 @pytest.fixture
 def project(tmp_path, llm_server):

@@ -12,6 +12,8 @@ from .llm_helpers import drafts_cohort, ledger_lines, prices, provider
 from .money import assert_nothing_left_behind, interrupt
 from .project import Project
 
+pytestmark = pytest.mark.slow  # minutes of kills, interrupts and waits: python -m pytest -m slow
+
 WORST_CASE = 0.1
 COMPLETION_USD_PER_MTOK = WORST_CASE / 2048 * 1e6  # a draft's worst case (max_tokens 2048): $0.10
 BUDGET = 1.0

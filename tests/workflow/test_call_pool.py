@@ -13,6 +13,8 @@ from .llm_helpers import drafts_cohort, groups, provider
 from .money import assert_nothing_bought_twice, assert_nothing_left_behind, interrupt
 from .project import Project
 
+pytestmark = pytest.mark.slow  # minutes of kills, interrupts and waits: python -m pytest -m slow
+
 
 @pytest.fixture
 def project(tmp_path, llm_server):

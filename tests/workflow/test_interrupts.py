@@ -21,6 +21,8 @@ from .llm_helpers import drafts_cohort, ledger_lines, provider
 from .money import assert_nothing_bought_twice, assert_nothing_left_behind, interrupt, requests_by_generation
 from .project import Project
 
+pytestmark = pytest.mark.slow  # minutes of kills, interrupts and waits: python -m pytest -m slow
+
 SIGNALS = {"SIGINT": signal.SIGINT, "SIGTERM": signal.SIGTERM, "SIGKILL": signal.SIGKILL}
 
 
