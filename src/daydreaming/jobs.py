@@ -7,6 +7,7 @@ resolves the shared Runtime and writes its own log file (stderr is shared by all
 from __future__ import annotations
 
 import functools
+import inspect
 import re
 import time
 from collections.abc import Callable
@@ -19,7 +20,6 @@ from .phases import PHASES
 from .plan import StorePlan
 from .runtime import Runtime
 from .stages import require_stage
-from .startup import with_signature
 
 
 def _log(log: str | None, line: str) -> None:
@@ -105,6 +105,14 @@ def llm_resources(config: dict[str, Any], plan: Callable[[], StorePlan], stage: 
         return with_signature(amount)
 
     return {resource_name(name): holds(name) for name in routed_providers(rt)}
+
+
+def with_signature(function: Any, like: Any = None) -> Any:
+    """``function`` carrying its signature (or ``like``'s), computed once: Snakemake inspects the
+    signature of an input or resource function at every call, twice, which costs more than
+    most of our functions do (a tenth of a dry run over thousands of jobs)."""
+    function.__signature__ = inspect.signature(like or function)
+    return function
 
 
 def routed_providers(rt: Runtime) -> list[str]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import inspect
 import sys
 from pathlib import Path
 from typing import Any, NoReturn
@@ -67,15 +66,7 @@ def guarded(function: Any) -> Any:
         except DDError as err:
             stop(err)
 
-    return with_signature(call, function)
-
-
-def with_signature(function: Any, like: Any = None) -> Any:
-    """``function`` carrying its signature (or ``like``'s), computed once: Snakemake inspects the
-    signature of an input or resource function at every call, twice, which costs more than
-    most of our functions do (a tenth of a dry run over thousands of jobs)."""
-    function.__signature__ = inspect.signature(like or function)
-    return function
+    return jobs.with_signature(call, function)
 
 
 def stop(err: DDError) -> NoReturn:
