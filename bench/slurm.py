@@ -2,6 +2,7 @@
 
     python bench/slurm.py                 # needs root + slurmctld slurmd slurm-client munge
     python bench/slurm.py --fast-status   # first status check after 2 s instead of the profile's 10 s
+    python bench/slurm.py --spec FILE     # another cohort spec (e.g. one judge: 44 generations)
 
 Starts the loopback cluster of tests/slurm/cluster.py (stopped at the end), runs the demo
 cohort spec (data/cohorts/demo/spec) on two fresh data roots with the built-in offline
@@ -37,8 +38,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fast-status", action="store_true", help="--slurm-init-seconds-before-status-checks 2")
     parser.add_argument("--timeout", type=float, default=3600)
+    parser.add_argument("--spec", type=Path, default=REPO / "data" / "cohorts" / "demo" / "spec" / "config.yaml",
+                        help="the cohort spec to run (default: the demo cohort's)")
     args = parser.parse_args()
-    spec = yaml.safe_load((REPO / "data" / "cohorts" / "demo" / "spec" / "config.yaml").read_text())
+    spec = yaml.safe_load(args.spec.read_text())
     extra = ("--slurm-init-seconds-before-status-checks", "2") if args.fast_status else ()
 
     with tempfile.TemporaryDirectory() as tmp, SlurmCluster() as cluster:
