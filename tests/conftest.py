@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,10 +48,35 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     config.stash[_DESELECTED] = counts
 
 
-def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+def _notes(counts: dict[str, int]) -> list[str]:
     return [f"deselected {count} tests marked '{marker}' ({OPT_IN[marker]}): "
-            f"run them with `python -m pytest -m {marker}`"
-            for marker, count in config.stash.get(_DESELECTED, {}).items()]
+            f"run them with `python -m pytest -m {marker}`" for marker, count in counts.items()]
+
+
+def pytest_report_collectionfinish(config: pytest.Config) -> list[str]:
+    return _notes(config.stash.get(_DESELECTED, {}))
+
+
+# With pytest-xdist (-n) the workers collect and deselect; each hands its counts to the
+# controller, which says it once at the end.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["opt_in_deselected"] = session.config.stash.get(_DESELECTED, {})
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    counts = getattr(node, "workeroutput", {}).get("opt_in_deselected")
+    if counts is not None:
+        node.config.stash[_DESELECTED] = counts  # every worker collects the same tests
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") or not config.pluginmanager.hasplugin("dsession"):
+        return  # without xdist the notes came with the collection
+    for line in _notes(config.stash.get(_DESELECTED, {})):
+        terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
