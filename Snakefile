@@ -1,10 +1,13 @@
 # daydreaming: draft -> essay -> evaluation on a gen-id-first store (data/gens/<stage>/<gen_id>/).
 from snakemake.utils import min_version, validate
 
+from daydreaming import gc_tuning
 from daydreaming.config import CONFIG_FILE, load_config
 from daydreaming.yamlio import check_yaml_file
 
 min_version("9.27")
+
+gc_tuning.tune()  # Snakemake's DAG is millions of long-lived objects: collect them less often
 
 check_yaml_file(CONFIG_FILE)  # a syntax error names the YAML file, line and column
 
