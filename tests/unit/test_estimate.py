@@ -7,7 +7,7 @@ from pathlib import Path
 
 from store_fixtures import create, run_phase
 
-from daydreaming.estimate import Estimator, tokens_of
+from daydreaming.estimate import Estimator, completion_averages, tokens_of
 from daydreaming.plan import StorePlan
 from daydreaming.runtime import Runtime
 
@@ -30,3 +30,19 @@ def test_each_pending_prompt_is_counted_as_its_own_rendering(tmp_path: Path) -> 
     assert ("draft", drafts[0]) not in by_key
     draft_tokens = {by_key[("draft", d)] for d in drafts[1:]}
     assert len(draft_tokens) > 1  # the combos' concepts differ: so do their drafts' prompts
+
+
+def test_answer_lengths_are_averaged_alike_with_templates_from_the_membership(tmp_path: Path) -> None:
+    project = create(tmp_path)
+    plan = StorePlan.build(project.paths, ["c1"])
+    drafts = [m for m in plan.members if m.stage == "draft"]
+    for member in drafts:
+        for phase in ("prompt", "raw", "parsed"):
+            assert run_phase(project.config, "draft", phase, member.gen_id)
+    templates = {(m.stage, m.gen_id): m.row["template_id"] for m in plan.members}
+
+    from_rows = completion_averages(project.paths, templates)
+    from_metadata = completion_averages(project.paths)
+
+    assert from_rows == from_metadata
+    assert set(from_rows) == {("draft", m.row["template_id"]) for m in drafts}
