@@ -29,7 +29,7 @@ OFFLINE_PROVIDER = "offline"
 # The earlier system's default answer length; a stage that sets no max_tokens gets it, always.
 DEFAULT_MAX_TOKENS = 20480
 # Old spellings users' config files may hold, and the value each now means.
-RERUN_POLICY_ALIASES = {"seed": "keep"}
+RERUN_POLICY_ALIASES: dict[str, Any] = {"seed": "keep"}
 
 
 def _rerun_policy_alias(value: Any) -> Any:
@@ -228,7 +228,8 @@ class PipelineConfig(_Settings):
         description="keep: an artifact is regenerated only when it is missing or its stage is forced; a "
         "regenerated parent leaves existing children alone. make: a regenerated parent makes its children "
         "stale, as in make. seed: the old name of keep, still accepted.",
-        json_schema_extra={"enum": ["keep", "make", *RERUN_POLICY_ALIASES]},
+        # the old spellings validate (x-aliases keeps them out of the allowed values an error lists)
+        json_schema_extra={"enum": ["keep", "make", *RERUN_POLICY_ALIASES], "x-aliases": RERUN_POLICY_ALIASES},
     )
     stages: StagesSettings = Field(default=StagesSettings(), description="Generation settings per stage.")
     llm: LLMSettings = Field(default=LLMSettings(), description="LLM providers, model routing and spending limits.")

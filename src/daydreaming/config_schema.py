@@ -137,9 +137,10 @@ def _describe_type(kind: str, node: dict[str, Any]) -> str:
 
 
 def describe(node: dict[str, Any]) -> str:
-    """The values a schema node allows, in words: ``a number > 0 and <= 1, or null``."""
+    """The values a schema node allows, in words: ``a number > 0 and <= 1, or null``. Old
+    spellings (``x-aliases``) are accepted but not offered."""
     if "enum" in node:
-        return "one of " + ", ".join(str(v) for v in node["enum"])
+        return "one of " + ", ".join(str(v) for v in node["enum"] if v not in node.get("x-aliases", {}))
     kinds = node.get("type", [])
     kinds = [kinds] if isinstance(kinds, str) else list(kinds)
     words = [_describe_type(kind, node) for kind in kinds if kind != "null"]

@@ -52,7 +52,7 @@ def test_a_misspelt_key_is_refused_not_ignored(project, llm_server):
 def test_a_bad_command_line_override_is_refused(project, llm_server):
     result = project.snakemake("--config", "rerun_policy=always")
     code, ctx = _stopped_before_any_job(project, result, llm_server)
-    assert (code, ctx["field"], ctx["allowed"]) == ("INVALID_CONFIG", "rerun_policy", "one of keep, make, seed")
+    assert (code, ctx["field"], ctx["allowed"]) == ("INVALID_CONFIG", "rerun_policy", "one of keep, make")
 
 
 def test_a_yaml_syntax_error_names_the_yaml_line_and_column(project, llm_server):
