@@ -70,8 +70,8 @@ def completion_averages(paths: P.Paths, templates: Mapping[tuple[str, str], str]
     """Mean ``usage.completion_tokens`` of the answers in the store, per (stage, template_id).
 
     ``templates``: the template of each generation whose membership row names it, so that only
-    ``raw_metadata.json`` is read for those (``status`` on a 20,000-generation store spent a
-    second reading every ``metadata.json`` a second time)."""
+    ``raw_metadata.json`` is read for those (``status`` on a 20,000-generation store spent
+    about a second reading every ``metadata.json`` again)."""
     known = templates or {}
     seen: dict[tuple[str, str], list[int]] = defaultdict(list)
     for stage in STAGES:
