@@ -14,9 +14,7 @@ from ..errors import DDError
 from ..plan import StorePlan
 from ..runtime import Runtime
 from . import progress, records
-from .collect import advance
 from .gate import in_use
-from .submit import submit_ready
 
 
 def _say(text: str) -> None:
@@ -41,6 +39,8 @@ def collect(rt: Runtime) -> None:
     """Start of a run: move every live batch as far as it goes, landing the ended ones."""
     if not in_use(rt):
         return
+    from .collect import advance  # loads the openai SDK: only when batches are in use
+
     reconcile_holds(rt)
     for record in records.live_records(rt.paths):
         try:
@@ -53,6 +53,8 @@ def submit(rt: Runtime, plan: StorePlan) -> None:
     """Submit every ready call, then say where every live batch is."""
     if not in_use(rt):
         return
+    from .submit import submit_ready  # loads the openai SDK: only when batches are in use
+
     try:
         submit_ready(rt, plan)
     except DDError as err:
