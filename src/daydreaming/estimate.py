@@ -121,15 +121,23 @@ class Estimator:
                 self._output[key] = min(cap, round(average) if average is not None else self.default)
         return self._output[key]
 
+    def _answered(self, stage: str, gen_id: str) -> bool:
+        """A parent with a parse is rendered from its text, one without from a placeholder."""
+        return P.PARSED in self.plan.present(stage, gen_id)
+
+    def _prompt_stored(self, stage: str, gen_id: str) -> bool:
+        """The stored prompt is what the call sends, unless the user forced prompts anew."""
+        return P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt")
+
     def _parent_text(self, stage: str, gen_id: str) -> str:
-        if P.PARSED in self.plan.present(stage, gen_id):
+        if self._answered(stage, gen_id):
             return self.rt.store.read_parsed(stage, gen_id)
         return "x" * int(self.expected_completion(stage, gen_id) * CHARS_PER_TOKEN)
 
     def prompt(self, stage: str, gen_id: str) -> str:
         from .phases import build_prompt
 
-        if P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt"):
+        if self._prompt_stored(stage, gen_id):
             return self.rt.store.read_prompt(stage, gen_id)
         meta = None
         if (stage, gen_id) in self.plan.unwritten:  # designed in memory: its row is its metadata
@@ -153,7 +161,7 @@ class Estimator:
         """All a prompt yet to be rendered depends on, when the membership row tells it: the
         template and mode, and the combo (a draft) or the placeholder parent's length. None when
         the prompt is stored, the row is slim or the parent has a real answer: read or render it."""
-        if P.PROMPT in self.plan.present(stage, gen_id) and not self.plan.forced(stage, "prompt"):
+        if self._prompt_stored(stage, gen_id):
             return None
         call = self.plan.generation_call(stage, gen_id)
         parent_stage = PARENT_STAGE[stage]
@@ -161,7 +169,7 @@ class Estimator:
             combo_id = self.plan.member(stage, gen_id).row.get("combo_id")
             return (stage, call.mode, call.template_id, combo_id) if combo_id else None
         parent = self.plan.parent_of(stage, gen_id)
-        if not parent or P.PARSED in self.plan.present(parent_stage, parent):
+        if not parent or self._answered(parent_stage, parent):
             return None
         return (stage, call.mode, call.template_id, str(self.expected_completion(parent_stage, parent)))
 
