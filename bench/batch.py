@@ -22,14 +22,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from pipeline import spec_for  # noqa: E402
 
 from daydreaming.offline.server import serve  # noqa: E402
 from tests.workflow.batch_helpers import batch_command, batch_mode  # noqa: E402
 from tests.workflow.llm_helpers import ledger_lines, prices, provider  # noqa: E402
-from tests.workflow.project import REPO, Project  # noqa: E402
+from tests.workflow.project import REPO, Project, sized_spec  # noqa: E402
 
 
 def _spent(project: Project) -> float:
@@ -38,7 +35,7 @@ def _spent(project: Project) -> float:
 
 def run(generations: int, mode: str, batch_latency_s: float) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp, serve(latency_s=1.0 if mode == "sync" else 0.0) as srv:
-        project = Project.create(Path(tmp), srv.base_url, spec_for(generations))
+        project = Project.create(Path(tmp), srv.base_url, sized_spec(generations))
         prices(project, 1.0, 4.0)
         provider(project, max_concurrent=32, max_retries=5)
         if mode == "batch":

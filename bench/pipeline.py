@@ -28,28 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from daydreaming.cohort.compile import compile_cohort  # noqa: E402
-from tests.workflow.project import Project  # noqa: E402
-
-
-def spec_for(generations: int) -> dict:
-    """2 combos x 2 draft templates x R1 replicates; one LLM essay each; 2 evaluations x 4."""
-    per_draft = 1 + 1 + 2 * 4
-    r1 = max(1, generations // (4 * per_draft))
-    return {
-        "axes": {
-            "combo_id": ["combo_v1_54b355e4d77d", "combo_v1_5c955f3e5aa8"],
-            "draft_template": ["pair-sketch", "tagged-idea"],
-            "draft_llm": ["writer"],
-            "draft_replicate": [str(i) for i in range(1, r1 + 1)],
-            "essay_template": ["short-essay"],
-            "essay_llm": ["writer"],
-            "evaluation_template": ["novelty-score", "clarity-score"],
-            "evaluation_llm": ["judge"],
-            "evaluation_replicate": ["1", "2", "3", "4"],
-        },
-        "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "draft_replicate", "essay_template",
-                                   "essay_llm", "evaluation_template", "evaluation_llm", "evaluation_replicate"]},
-    }
+from tests.workflow.project import Project, sized_spec  # noqa: E402
 
 
 def timed(label: str, project: Project, *args: str) -> float:
@@ -64,7 +43,7 @@ def timed(label: str, project: Project, *args: str) -> float:
 
 def bench_full(generations: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        project = Project.create(Path(tmp), None, spec_for(generations))
+        project = Project.create(Path(tmp), None, sized_spec(generations))
         started = time.perf_counter()
         counts = compile_cohort(project.paths, "c1")
         total = counts["draft"] + counts["essay"] + counts["evaluation"]
@@ -79,7 +58,7 @@ def bench_full(generations: int) -> None:
 
 def bench_dry(generations: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        project = Project.create(Path(tmp), None, spec_for(generations))
+        project = Project.create(Path(tmp), None, sized_spec(generations))
         timed(f"snakemake -n, ~{generations} gens, spec not compiled yet", project, "-n", "-q", "rules")
         # The compile is file creations: timed on a quiet file system, not while the kernel
         # still writes back what the full run before it left (that alone measured 2.6 -> 10 s).

@@ -27,13 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.pipeline import spec_for  # noqa: E402
 from daydreaming import paths as P  # noqa: E402
 from daydreaming.cohort.compile import compile_cohort  # noqa: E402
 from daydreaming.fsio import TMP_PREFIX, json_text  # noqa: E402
 from daydreaming.membership import cohort_members  # noqa: E402
 from daydreaming.stages import PARENT_STAGE  # noqa: E402
-from tests.workflow.project import Project  # noqa: E402
+from tests.workflow.project import Project, sized_spec  # noqa: E402
 
 ANSWER = "\n".join(f"Line {i} of an answer long enough to look like one, about tides and time." for i in range(20))
 
@@ -143,7 +142,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        project = Project.create(Path(tmp), None, spec_for(args.generations))
+        project = Project.create(Path(tmp), None, sized_spec(args.generations))
         started = time.perf_counter()
         counts = compile_cohort(project.paths, "c1")
         total = counts["draft"] + counts["essay"] + counts["evaluation"]

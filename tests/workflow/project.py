@@ -39,6 +39,28 @@ SMALL_SPEC = {
 }
 
 
+def sized_spec(generations: int) -> dict:
+    """About ``generations`` generations of the demo catalogs (the benchmarks' and the scale tests'
+    cohort): 2 combos x 2 draft templates x R1 replicates; one LLM essay each; 2 evaluations x 4."""
+    per_draft = 1 + 1 + 2 * 4
+    r1 = max(1, generations // (4 * per_draft))
+    return {
+        "axes": {
+            "combo_id": ["combo_v1_54b355e4d77d", "combo_v1_5c955f3e5aa8"],
+            "draft_template": ["pair-sketch", "tagged-idea"],
+            "draft_llm": ["writer"],
+            "draft_replicate": [str(i) for i in range(1, r1 + 1)],
+            "essay_template": ["short-essay"],
+            "essay_llm": ["writer"],
+            "evaluation_template": ["novelty-score", "clarity-score"],
+            "evaluation_llm": ["judge"],
+            "evaluation_replicate": ["1", "2", "3", "4"],
+        },
+        "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "draft_replicate", "essay_template",
+                                   "essay_llm", "evaluation_template", "evaluation_llm", "evaluation_replicate"]},
+    }
+
+
 def suggested_command(fix: str) -> list[str]:
     """The arguments of the ``snakemake ...`` command an error's ``fix`` suggests (run as printed)."""
     import shlex

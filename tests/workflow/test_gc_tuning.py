@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .project import REPO, Project
+from .project import REPO, Project, sized_spec
 
 # Runs snakemake's CLI in this interpreter and prints, at exit, the collections it made per
 # generation, under the thresholds set by the Snakefile ("tuned") and under any other ("default").
@@ -28,25 +28,8 @@ runpy.run_module("snakemake", run_name="__main__")
 """
 
 
-def spec(generations: int) -> dict:
-    """2 combos x 2 draft templates x R replicates, one essay each, 2 evaluation templates x 4."""
-    replicates = generations // (4 * (1 + 1 + 2 * 4))
-    return {
-        "axes": {
-            "combo_id": ["combo_v1_54b355e4d77d", "combo_v1_5c955f3e5aa8"],
-            "draft_template": ["pair-sketch", "tagged-idea"], "draft_llm": ["writer"],
-            "draft_replicate": [str(i) for i in range(1, replicates + 1)],
-            "essay_template": ["short-essay"], "essay_llm": ["writer"],
-            "evaluation_template": ["novelty-score", "clarity-score"], "evaluation_llm": ["judge"],
-            "evaluation_replicate": ["1", "2", "3", "4"],
-        },
-        "output": {"field_order": ["combo_id", "draft_template", "draft_llm", "draft_replicate", "essay_template",
-                                   "essay_llm", "evaluation_template", "evaluation_llm", "evaluation_replicate"]},
-    }
-
-
 def test_a_dry_run_of_2000_new_generations_makes_no_full_collection(tmp_path: Path) -> None:
-    project = Project.create(tmp_path, None, spec(2000))
+    project = Project.create(tmp_path, None, sized_spec(2000))
     proc = subprocess.run([sys.executable, "-c", COUNTING, "-s", str(REPO / "Snakefile"), "-d", str(project.root),
                            "-n", "-q", "rules"], capture_output=True, text=True, timeout=600, cwd=project.root)
     assert proc.returncode == 0, proc.stderr[-3000:]
